@@ -1,0 +1,1 @@
+"""Arkiv indexer: load, chunk, embed and store the archive."""

@@ -1,0 +1,140 @@
+"""The `arkiv` command. Subcommands live beside the package they drive and are loaded when used."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from indexer.errors import IndexerError
+
+LAZY_COMMANDS = {
+    "index": "indexer.cli:index",
+    "serve": "assistant.cli:serve",
+    "ask": "assistant.cli:ask",
+    "eval": "evaluation.cli:eval_command",
+    "bench": "evaluation.cli:bench",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked, so `indexer` never imports `assistant`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | {n for n in LAZY_COMMANDS if self._available(n)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and self._available(cmd_name):
+            module, attr = LAZY_COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module, attr = LAZY_COMMANDS[name].split(":")
+        try:
+            return hasattr(importlib.import_module(module), attr)
+        except ImportError:
+            return False
+
+
+@click.group(cls=LazyGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log every document (INFO) instead of warnings only.")
+def main(verbose: bool) -> None:
+    """Arkiv: search and ask the municipal archive, with citations you can check."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def build_indexer(settings: Any) -> Any:
+    """The Indexer the settings describe, with its store opened."""
+    from indexer.catalog import Catalog
+    from indexer.embed import make_embedder
+    from indexer.ocr import make_ocr
+    from indexer.pipeline import IndexOptions, Indexer
+    from indexer.sparse import SparseEncoder
+    from indexer.store import Manifest, make_store
+
+    embedder = make_embedder(settings)
+    store = make_store(settings)
+    store.open(Manifest(embedder.model_id, embedder.dimension))
+    return Indexer(
+        store=store,
+        embedder=embedder,
+        sparse=SparseEncoder(cache_dir=settings.cache_dir),
+        catalog=Catalog(settings.data_dir / "catalog"),
+        ocr=make_ocr(settings),
+        options=IndexOptions(settings.chunk_tokens, settings.chunk_overlap, settings.min_text_quality),
+    )
+
+
+def _progress(items: Iterable[tuple[Path, Path]], total: int) -> Iterable[tuple[Path, Path]]:
+    with click.progressbar(
+        items,
+        length=total,
+        label="Indexerar",
+        item_show_func=lambda item: item[0].name if item else "",
+        file=click.get_text_stream("stderr"),
+    ) as bar:
+        yield from bar
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file or page was skipped.")
+@click.option("--rebuild", is_flag=True, help="Delete the index and build it anew (e.g. after changing model).")
+def index(paths: tuple[Path, ...], strict: bool, rebuild: bool) -> None:
+    """Index the archive (default: ARKIV_CORPUS_DIR) into Qdrant.
+
+    Unchanged documents are not embedded again; removed ones leave the index.
+
+    Example: arkiv index corpus/ ../shared/real-pdfs --strict
+    """
+    from indexer.settings import IndexSettings
+
+    settings = IndexSettings()
+    if rebuild and not settings.qdrant_url:
+        shutil.rmtree(settings.store_dir, ignore_errors=True)
+        shutil.rmtree(settings.data_dir / "catalog", ignore_errors=True)
+    try:
+        indexer = build_indexer(settings)
+        if rebuild and settings.qdrant_url:
+            for doc_id in indexer.store.documents():
+                indexer.store.delete_document(doc_id)
+        try:
+            report = indexer.run(list(paths) or [settings.corpus_dir], progress=_progress)
+        finally:
+            indexer.store.close()
+    except IndexerError as ex:
+        raise click.ClickException(str(ex)) from ex
+    click.echo(format_report(report))
+    if strict and (report.skipped or report.pages_skipped):
+        raise click.ClickException("skipped files or pages (--strict)")
+
+
+def format_report(report: Any) -> str:
+    lines = [
+        "",
+        "Indexering klar",
+        f"  dokument:      {report.documents} ({report.indexed} indexerade, {report.unchanged} oförändrade, "
+        f"{report.removed} borttagna, {len(report.skipped)} överhoppade)",
+        f"  sidor:         {report.pages_text} textlager, {report.pages_ocr} OCR, {report.pages_skipped} överhoppade",
+        f"  chunkar:       {report.chunks} i indexet ({report.chunks_embedded} inbäddade nu)",
+        f"  tid:           {report.seconds:.1f} s",
+    ]
+    if report.skipped:
+        lines.append("  överhoppade filer:")
+        lines.extend(f"    {s.path}: {s.reason}" for s in report.skipped)
+    if report.skipped_pages:
+        lines.append("  överhoppade sidor:")
+        lines.extend(f"    {src} s. {n}: {why}" for src, n, why in report.skipped_pages)
+    return "\n".join(lines)

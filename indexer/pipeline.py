@@ -1,0 +1,236 @@
+"""Indexing: files on disk become chunks with dense and sparse vectors in the store, incrementally.
+
+A document is re-embedded only when its bytes, its sidecar or the chunking settings change. Point ids are
+derived from chunk ids, and every chunk records how many chunks its document has, so a run killed midway
+leaves either whole documents or ones the next run sees as incomplete and redoes: never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.catalog import Catalog, CatalogEntry
+from indexer.chunk import chunk_blocks
+from indexer.embed import Embedder
+from indexer.errors import UnreadableDocument
+from indexer.load import SUPPORTED_SUFFIXES, load_pages
+from indexer.metadata import infer_metadata
+from indexer.ocr import Ocr
+from indexer.schema import SCHEMA_VERSION, Document, doc_id_for
+from indexer.sidecar import is_sidecar, read_sidecar, sidecar_bytes
+from indexer.sparse import SparseEncoder
+from indexer.store import DocumentState, Store, StoredPoint
+from indexer.structure import segment
+
+logger = logging.getLogger(__name__)
+
+IGNORED_NAMES = {"README.md", "LICENSE", "LICENSE.md"}
+UPSERT_BATCH = 64
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    """What a run did, for the report at its end."""
+
+    documents: int = 0
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    chunks_embedded: int = 0
+    pages_text: int = 0
+    pages_ocr: int = 0
+    pages_skipped: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    skipped_pages: list[tuple[str, int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    min_text_quality: float = 0.55
+
+    def fingerprint(self) -> str:
+        return f"schema={SCHEMA_VERSION};tokens={self.chunk_tokens};overlap={self.chunk_overlap};q={self.min_text_quality}"
+
+
+def iter_files(root: Path) -> list[Path]:
+    """The indexable files under a folder (or the file itself), in a stable order."""
+    if root.is_file():
+        return [root]
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if is_sidecar(path) or path.name in IGNORED_NAMES:
+            continue
+        files.append(path)
+    return files
+
+
+def content_hash(path: Path, options: IndexOptions) -> str:
+    h = hashlib.sha256()
+    h.update(path.read_bytes())
+    h.update(b"\0sidecar\0")
+    h.update(sidecar_bytes(path))
+    h.update(options.fingerprint().encode())
+    return h.hexdigest()
+
+
+class Indexer:
+    """Composes loading, structure, chunking, embedding and storing for one store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        embedder: Embedder,
+        sparse: SparseEncoder,
+        catalog: Catalog,
+        ocr: Ocr | None,
+        options: IndexOptions,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        self.catalog = catalog
+        self.ocr = ocr
+        self.options = options
+
+    def load(self, path: Path, root: Path) -> Document:
+        """Read one file into a Document (raises UnreadableDocument)."""
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise UnreadableDocument(str(path), f"filtypen {path.suffix or '(ingen)'} stöds inte")
+        source = path.relative_to(root).as_posix() if path != root else path.name
+        given = read_sidecar(path)
+        pages = load_pages(path, ocr=self.ocr, min_quality=self.options.min_text_quality)
+        meta = infer_metadata(pages, source, given)
+        return Document(
+            doc_id=doc_id_for(source),
+            source=source,
+            content_hash=content_hash(path, self.options),
+            pages=tuple(pages),
+            meta=meta,
+        )
+
+    def index_document(self, doc: Document) -> int:
+        """Chunk, embed and store one document, replacing what the store held of it. Returns its chunk count."""
+        blocks = segment(doc.pages, doc.meta.doc_type)
+        chunks = chunk_blocks(
+            doc,
+            blocks,
+            self.embedder.count_tokens,
+            chunk_tokens=self.options.chunk_tokens,
+            overlap=self.options.chunk_overlap,
+        )
+        self.store.delete_document(doc.doc_id)
+        for i in range(0, len(chunks), UPSERT_BATCH):
+            batch = chunks[i : i + UPSERT_BATCH]
+            dense = self.embedder.embed_documents([c.embed_text for c in batch])
+            sparse = self.sparse.encode_documents([c.embed_text for c in batch])
+            self.store.upsert(
+                [StoredPoint(c, d, s, doc_chunks=len(chunks)) for c, d, s in zip(batch, dense, sparse, strict=True)]
+            )
+        return len(chunks)
+
+    def run(
+        self,
+        roots: Sequence[Path],
+        *,
+        progress: Callable[[Iterable[tuple[Path, Path]], int], Iterable[tuple[Path, Path]]] | None = None,
+    ) -> IndexReport:
+        """Index every file under `roots`; remove from the index what has gone from them."""
+        started = time.perf_counter()
+        report = IndexReport()
+        states: dict[str, DocumentState] = self.store.documents()
+        roots = [r.resolve() for r in roots]
+        todo: list[tuple[Path, Path]] = []
+        for root in roots:
+            base = root if root.is_dir() else root.parent
+            todo.extend((path, base) for path in iter_files(root))
+        seen: dict[str, str] = {}
+        items: Iterable[tuple[Path, Path]] = progress(todo, len(todo)) if progress else todo
+        for path, base in items:
+            self._index_one(path, base, states, seen, report)
+
+        for root in roots:
+            base = root if root.is_dir() else root.parent
+            for entry in self.catalog.entries():
+                if entry.root == str(base) and entry.doc_id not in seen and (root.is_dir() or entry.source == root.name):
+                    self.store.delete_document(entry.doc_id)
+                    self.catalog.remove(entry.doc_id)
+                    report.removed += 1
+                    logger.info("removed %s: no longer in %s", entry.source, base)
+        self.store.flush()
+        report.chunks = self.store.count()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _index_one(
+        self,
+        path: Path,
+        base: Path,
+        states: dict[str, DocumentState],
+        seen: dict[str, str],
+        report: IndexReport,
+    ) -> None:
+        source = path.relative_to(base).as_posix()
+        doc_id = doc_id_for(source)
+        if doc_id in seen:
+            report.skipped.append(SkippedFile(str(path), f"samma dokument-id som {seen[doc_id]}"))
+            return
+        seen[doc_id] = source
+        report.documents += 1
+        try:
+            digest = content_hash(path, self.options)
+        except OSError as ex:
+            report.skipped.append(SkippedFile(str(path), f"kan inte läsas: {ex.strerror or ex}"))
+            logger.warning("skipped %s: %s", path, ex)
+            return
+        state = states.get(doc_id)
+        entry = self.catalog.get(doc_id)
+        if state is not None and state.content_hash == digest and state.complete and entry is not None:
+            report.unchanged += 1
+            _count_pages(report, entry)
+            return
+        try:
+            doc = self.load(path, base)
+        except UnreadableDocument as ex:
+            report.skipped.append(SkippedFile(str(path), ex.reason))
+            logger.warning("skipped %s: %s", path, ex.reason)
+            if state is not None:
+                self.store.delete_document(doc_id)
+                self.catalog.remove(doc_id)
+            return
+        n = self.index_document(doc)
+        entry = CatalogEntry.from_document(doc, root=str(base), chunks=n)
+        self.catalog.put(entry)
+        report.indexed += 1
+        report.chunks_embedded += n
+        _count_pages(report, entry)
+        logger.info("indexed %s: %d pages, %d chunks", source, len(doc.pages), n)
+
+
+def _count_pages(report: IndexReport, entry: CatalogEntry) -> None:
+    for page in entry.pages:
+        if page.method == "text":
+            report.pages_text += 1
+        elif page.method == "ocr":
+            report.pages_ocr += 1
+        else:
+            report.pages_skipped += 1
+            report.skipped_pages.append((entry.source, page.number, page.note or ""))

@@ -1,0 +1,492 @@
+"""The vector store: one contract, two Qdrant engines.
+
+- `EdgeStore`: Qdrant's in-process engine (qdrant-edge-py) in a directory under ARKIV_DATA_DIR. The default.
+- `ClientStore`: a Qdrant server or cluster through qdrant-client (ARKIV_QDRANT_URL); qdrant-client's local
+  mode (`QdrantClient(":memory:")` or a path) speaks the same API and stands in for a server in tests.
+
+Both hold one dense vector ("dense", cosine) and one sparse vector ("sparse", IDF modifier) per chunk, with the
+flat payload of `schema.chunk_to_payload`. Hybrid search fuses dense and sparse candidates with RRF inside Qdrant.
+The collection carries a manifest (embedding model, dimension, schema version); opening it with another is a
+`CollectionMismatch`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from indexer.errors import CollectionMismatch, StoreLocked
+from indexer.schema import SCHEMA_VERSION, Chunk, chunk_to_payload, payload_to_chunk
+from indexer.settings import IndexSettings
+from indexer.sparse import SparseVector
+
+logger = logging.getLogger(__name__)
+
+DENSE = "dense"
+SPARSE = "sparse"
+RRF_K = 60
+KEYWORD_FIELDS = ("doc_id", "doc_type", "body", "case_numbers", "paragraph", "access_groups", "source", "kind")
+INTEGER_FIELDS = ("year", "date_num", "ordinal")
+
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a collection was built with; a mismatch means its vectors cannot be compared with ours."""
+
+    model_id: str
+    dimension: int
+    schema_version: int = SCHEMA_VERSION
+
+    def check(self, stored: Manifest) -> None:
+        if stored != self:
+            raise CollectionMismatch(
+                f"the index was built with {stored.model_id} (dim {stored.dimension}, schema "
+                f"{stored.schema_version}) but this configuration uses {self.model_id} (dim {self.dimension}, "
+                f"schema {self.schema_version}); re-index with `arkiv index --rebuild` or change the settings"
+            )
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Restrictions on what a search may return. Empty fields restrict nothing."""
+
+    doc_ids: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    case_numbers: tuple[str, ...] = ()
+    paragraphs: tuple[str, ...] = ()
+    access_groups: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    ordinal_from: int | None = None
+    ordinal_to: int | None = None
+
+    def is_empty(self) -> bool:
+        return self == SearchFilter()
+
+    def conditions(self) -> list[tuple[str, str, Any]]:
+        """The filter as engine-neutral (field, "any"|"range", value) conditions, all of which must hold."""
+        out: list[tuple[str, str, Any]] = []
+        for key, values in (
+            ("doc_id", self.doc_ids),
+            ("doc_type", self.doc_types),
+            ("body", self.bodies),
+            ("case_numbers", self.case_numbers),
+            ("paragraph", self.paragraphs),
+            ("access_groups", self.access_groups),
+        ):
+            if values:
+                out.append((key, "any", list(values)))
+        if self.year_from is not None or self.year_to is not None:
+            out.append(("year", "range", (self.year_from, self.year_to)))
+        if self.date_from or self.date_to:
+            out.append(("date_num", "range", (_date_num(self.date_from), _date_num(self.date_to))))
+        if self.ordinal_from is not None or self.ordinal_to is not None:
+            out.append(("ordinal", "range", (self.ordinal_from, self.ordinal_to)))
+        return out
+
+
+def _date_num(date: str | None) -> int | None:
+    return int(date.replace("-", "")[:8].ljust(8, "0")) if date else None
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What the store holds of one document: enough to tell whether it is complete and current."""
+
+    content_hash: str
+    chunks: int
+    expected: int
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks == self.expected
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    chunk: Chunk
+    dense: Sequence[float]
+    sparse: SparseVector
+    doc_chunks: int = 0
+    """How many chunks the document has in all; lets a run tell a half-written document from a whole one."""
+
+
+class Store(Protocol):
+    """The contract both engines keep; `tests/indexer/test_store.py` runs it against each."""
+
+    def open(self, manifest: Manifest) -> None: ...
+
+    def manifest(self) -> Manifest | None: ...
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None: ...
+
+    def delete_document(self, doc_id: str) -> None: ...
+
+    def documents(self) -> dict[str, DocumentState]: ...
+
+    def search(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        k: int,
+        filt: SearchFilter | None = None,
+        mode: SearchMode = "hybrid",
+        prefetch: int = 50,
+    ) -> list[ScoredChunk]: ...
+
+    def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]: ...
+
+    def count(self, filt: SearchFilter | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _payload(point: StoredPoint) -> dict[str, Any]:
+    payload = chunk_to_payload(point.chunk)
+    payload["doc_chunks"] = point.doc_chunks
+    payload["date_num"] = _date_num(point.chunk.date)
+    return payload
+
+
+def _states(payloads: Iterator[dict[str, Any]]) -> dict[str, DocumentState]:
+    seen: dict[str, tuple[str, int, int]] = {}
+    for p in payloads:
+        h, n, expected = seen.get(p["doc_id"], (p.get("content_hash", ""), 0, int(p.get("doc_chunks") or 0)))
+        if p.get("content_hash", "") != h:
+            expected = -1  # chunks of two versions: never complete
+        seen[p["doc_id"]] = (h, n + 1, expected)
+    return {d: DocumentState(h, n, e) for d, (h, n, e) in seen.items()}
+
+
+# --- qdrant-edge-py -------------------------------------------------------------------------------------------
+
+
+class EdgeStore:
+    """Qdrant's in-process engine in one directory. One process owns the directory at a time."""
+
+    def __init__(self, path: Path) -> None:
+        import qdrant_edge
+
+        self._q = qdrant_edge
+        self._path = Path(path)
+        self._shard: Any = None
+
+    @property
+    def _manifest_path(self) -> Path:
+        return self._path / "arkiv-manifest.json"
+
+    def manifest(self) -> Manifest | None:
+        if not self._manifest_path.exists():
+            return None
+        return Manifest(**json.loads(self._manifest_path.read_text(encoding="utf-8")))
+
+    def open(self, manifest: Manifest) -> None:
+        q = self._q
+        stored = self.manifest()
+        if stored is not None:
+            manifest.check(stored)
+        config = q.EdgeConfig(
+            vectors={DENSE: q.EdgeVectorParams(size=manifest.dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        try:
+            if stored is None:
+                self._path.mkdir(parents=True, exist_ok=True)
+                self._shard = q.EdgeShard.create(str(self._path / "shard"), config)
+                for name in KEYWORD_FIELDS:
+                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+                for name in INTEGER_FIELDS:
+                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Integer))
+                self._manifest_path.write_text(json.dumps(asdict(manifest)), encoding="utf-8")
+            else:
+                self._shard = q.EdgeShard.load(str(self._path / "shard"))
+        except Exception as ex:  # the engine raises plain exceptions; a held WAL lock is the common one
+            if "lock" in str(ex).lower():
+                raise StoreLocked(f"{self._path} is in use by another Arkiv process (stop `arkiv serve` first)") from ex
+            raise
+
+    def _filter(self, filt: SearchFilter | None) -> Any:
+        if filt is None or filt.is_empty():
+            return None
+        q = self._q
+        must = []
+        for key, kind, value in filt.conditions():
+            if kind == "any":
+                must.append(q.FieldCondition(key=key, match=q.MatchAny(any=value)))
+            else:
+                lo, hi = value
+                must.append(q.FieldCondition(key=key, range=q.RangeFloat(gte=lo, lte=hi)))
+        return q.Filter(must=must)
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        q = self._q
+        batch = [
+            q.Point(
+                id=p.chunk.point_id,
+                vector={
+                    DENSE: list(p.dense),
+                    SPARSE: q.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                },
+                payload=_payload(p),
+            )
+            for p in points
+        ]
+        if batch:
+            self._shard.update(q.UpdateOperation.upsert_points(batch))
+
+    def delete_document(self, doc_id: str) -> None:
+        self._shard.update(self._q.UpdateOperation.delete_points_by_filter(self._filter(SearchFilter(doc_ids=(doc_id,)))))
+
+    def _payloads(self, filt: SearchFilter | None, fields: list[str] | bool = True) -> Iterator[dict[str, Any]]:
+        q = self._q
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(offset=offset, limit=1000, filter=self._filter(filt), with_payload=fields)
+            )
+            for r in records:
+                yield dict(r.payload or {})
+            if offset is None:
+                return
+
+    def documents(self) -> dict[str, DocumentState]:
+        return _states(self._payloads(None, ["doc_id", "content_hash", "doc_chunks"]))
+
+    def search(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        k: int,
+        filt: SearchFilter | None = None,
+        mode: SearchMode = "hybrid",
+        prefetch: int = 50,
+    ) -> list[ScoredChunk]:
+        q = self._q
+        f = self._filter(filt)
+        dense_q = q.Query.Nearest(list(dense), using=DENSE) if dense is not None else None
+        sparse_q = (
+            q.Query.Nearest(q.SparseVector(indices=list(sparse.indices), values=list(sparse.values)), using=SPARSE)
+            if sparse is not None and sparse.indices
+            else None
+        )
+        if mode == "dense" or (mode == "hybrid" and sparse_q is None):
+            if dense_q is None:
+                return []
+            request = q.QueryRequest(limit=k, query=dense_q, filter=f, with_payload=True)
+        elif mode == "sparse" or dense_q is None:
+            if sparse_q is None:
+                return []
+            request = q.QueryRequest(limit=k, query=sparse_q, filter=f, with_payload=True)
+        else:
+            request = q.QueryRequest(
+                limit=k,
+                prefetches=[
+                    q.Prefetch(limit=prefetch, query=dense_q, filter=f),
+                    q.Prefetch(limit=prefetch, query=sparse_q, filter=f),
+                ],
+                query=q.Fusion.Rrf(k=RRF_K),
+                filter=f,
+                with_payload=True,
+            )
+        return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)]
+
+    def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
+        chunks = []
+        for payload in self._payloads(filt):
+            chunks.append(payload_to_chunk(payload))
+            if len(chunks) >= limit:
+                break
+        return sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
+
+    def count(self, filt: SearchFilter | None = None) -> int:
+        return int(self._shard.count(self._q.CountRequest(filter=self._filter(filt))))
+
+    def flush(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+
+    def optimize(self) -> None:
+        """Build the HNSW and payload indexes (the engine searches exactly until then)."""
+        if self._shard is not None:
+            self._shard.optimize()
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+
+
+# --- qdrant-client --------------------------------------------------------------------------------------------
+
+
+class ClientStore:
+    """A Qdrant server, cluster or qdrant-client local mode, through qdrant-client."""
+
+    def __init__(self, client: Any, collection: str) -> None:
+        from qdrant_client import models
+
+        self._m = models
+        self._client = client
+        self._collection = collection
+
+    def manifest(self) -> Manifest | None:
+        if not self._client.collection_exists(self._collection):
+            return None
+        meta = self._client.get_collection(self._collection).config.metadata or {}
+        if "model_id" not in meta:
+            raise CollectionMismatch(f"collection {self._collection!r} exists but was not made by Arkiv")
+        return Manifest(meta["model_id"], int(meta["dimension"]), int(meta["schema_version"]))
+
+    def open(self, manifest: Manifest) -> None:
+        m = self._m
+        stored = self.manifest()
+        if stored is not None:
+            manifest.check(stored)
+            return
+        self._client.create_collection(
+            self._collection,
+            vectors_config={DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            metadata=asdict(manifest),
+        )
+        for name in KEYWORD_FIELDS:
+            self._client.create_payload_index(self._collection, name, m.PayloadSchemaType.KEYWORD)
+        for name in INTEGER_FIELDS:
+            self._client.create_payload_index(self._collection, name, m.PayloadSchemaType.INTEGER)
+
+    def _filter(self, filt: SearchFilter | None) -> Any:
+        if filt is None or filt.is_empty():
+            return None
+        m = self._m
+        must: list[Any] = []
+        for key, kind, value in filt.conditions():
+            if kind == "any":
+                must.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
+            else:
+                lo, hi = value
+                must.append(m.FieldCondition(key=key, range=m.Range(gte=lo, lte=hi)))
+        return m.Filter(must=must)
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        m = self._m
+        batch = [
+            m.PointStruct(
+                id=p.chunk.point_id,
+                vector={
+                    DENSE: list(p.dense),
+                    SPARSE: m.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                },
+                payload=_payload(p),
+            )
+            for p in points
+        ]
+        if batch:
+            self._client.upsert(self._collection, points=batch, wait=True)
+
+    def delete_document(self, doc_id: str) -> None:
+        self._client.delete(
+            self._collection,
+            points_selector=self._m.FilterSelector(filter=self._filter(SearchFilter(doc_ids=(doc_id,)))),
+            wait=True,
+        )
+
+    def _payloads(self, filt: SearchFilter | None, fields: list[str] | bool = True) -> Iterator[dict[str, Any]]:
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self._collection, scroll_filter=self._filter(filt), limit=1000, offset=offset, with_payload=fields
+            )
+            for r in records:
+                yield dict(r.payload or {})
+            if offset is None:
+                return
+
+    def documents(self) -> dict[str, DocumentState]:
+        return _states(self._payloads(None, ["doc_id", "content_hash", "doc_chunks"]))
+
+    def search(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        k: int,
+        filt: SearchFilter | None = None,
+        mode: SearchMode = "hybrid",
+        prefetch: int = 50,
+    ) -> list[ScoredChunk]:
+        m = self._m
+        f = self._filter(filt)
+        sparse_q = (
+            m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
+            if sparse is not None and sparse.indices
+            else None
+        )
+        dense_q = list(dense) if dense is not None else None
+        if mode == "dense" or (mode == "hybrid" and sparse_q is None):
+            if dense_q is None:
+                return []
+            res = self._client.query_points(self._collection, query=dense_q, using=DENSE, query_filter=f, limit=k)
+        elif mode == "sparse" or dense_q is None:
+            if sparse_q is None:
+                return []
+            res = self._client.query_points(self._collection, query=sparse_q, using=SPARSE, query_filter=f, limit=k)
+        else:
+            res = self._client.query_points(
+                self._collection,
+                prefetch=[
+                    m.Prefetch(query=dense_q, using=DENSE, limit=prefetch, filter=f),
+                    m.Prefetch(query=sparse_q, using=SPARSE, limit=prefetch, filter=f),
+                ],
+                query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
+                query_filter=f,
+                limit=k,
+            )
+        return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in res.points]
+
+    def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
+        chunks = []
+        for payload in self._payloads(filt):
+            chunks.append(payload_to_chunk(payload))
+            if len(chunks) >= limit:
+                break
+        return sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
+
+    def count(self, filt: SearchFilter | None = None) -> int:
+        return int(self._client.count(self._collection, count_filter=self._filter(filt), exact=True).count)
+
+    def flush(self) -> None:
+        """Writes are acknowledged with wait=True; nothing to flush."""
+
+    def optimize(self) -> None:
+        """The server optimises in the background."""
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_store(settings: IndexSettings) -> EdgeStore | ClientStore:
+    """The store the settings ask for: a Qdrant server when ARKIV_QDRANT_URL is set, else the embedded engine."""
+    if settings.qdrant_url:
+        from qdrant_client import QdrantClient
+
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return ClientStore(QdrantClient(url=settings.qdrant_url, api_key=key), settings.collection)
+    return EdgeStore(settings.store_dir / settings.collection)

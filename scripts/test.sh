@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs Arkiv with its test tools and runs the default test suite (no network needed by the tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec .venv/bin/python -m pytest "$@"

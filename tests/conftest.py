@@ -1,0 +1,69 @@
+"""Shared fixtures: fakes that behave, a network blocker, paths to shared material."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import socket
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = ROOT / "corpus"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+class FakeEmbedder:
+    """A deterministic embedder whose similarity means something: hashed bags of 5-letter word prefixes.
+
+    Texts that share words are close; texts that share none are orthogonal-ish. Fast and offline.
+    """
+
+    model_id = "fake/bag-of-prefixes"
+    dimension = 64
+
+    def _vec(self, text: str) -> list[float]:
+        v = [0.0] * self.dimension
+        for word in re.findall(r"\w+", text.lower()):
+            h = int.from_bytes(hashlib.blake2b(word[:5].encode(), digest_size=4).digest(), "big")
+            v[h % self.dimension] += 1.0 if (h >> 8) % 2 else -1.0
+        norm = math.sqrt(sum(x * x for x in v)) or 1.0
+        return [x / norm for x in v]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(autouse=True)
+def _block_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests reach loopback only, unless marked integration."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ) and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise OSError(f"network access blocked in tests: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield

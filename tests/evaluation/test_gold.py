@@ -1,0 +1,275 @@
+"""The gold set holds against corpus/, and its checks catch what they promise to catch."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evaluation.dataset import (
+    CATEGORIES,
+    EvalCase,
+    Evidence,
+    GoldSetError,
+    contains_fact,
+    load_gold,
+    normalise_fact,
+    validate_gold,
+)
+from indexer.schema import DOC_TYPES, DocumentMeta
+from indexer.sidecar import read_sidecar
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "corpus-seeds"
+SEED_DOCUMENTS = (
+    "000_d56c434a0c8f5121.txt",
+    "001_368975611d0ad655.txt",
+    "002_6eef74d69066060b.txt",
+    "003_635075fc132b9639.txt",
+    "004_c9f51c72f4352da0.txt",
+)
+
+MINIMUM_PER_CATEGORY = {
+    "fact": 15,
+    "decision": 15,
+    "process": 8,
+    "list": 6,
+    "cross_document": 5,
+    "ocr": 6,
+    "table": 6,
+    "unanswerable": 12,
+    "follow_up": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def gold() -> list[EvalCase]:
+    return load_gold()
+
+
+def test_gold_set_holds_against_the_bundled_corpus(gold: list[EvalCase]) -> None:
+    assert validate_gold(gold, CORPUS) == []
+
+
+def test_gold_set_has_the_planned_size_and_spread(gold: list[EvalCase]) -> None:
+    assert len(gold) >= 85
+    categories = Counter(c.category for c in gold)
+    assert set(categories) <= set(CATEGORIES)
+    for category, minimum in MINIMUM_PER_CATEGORY.items():
+        assert categories[category] >= minimum, category
+    languages = Counter(c.language for c in gold)
+    assert languages["en"] >= 12
+    assert languages["sv"] > languages["en"]
+    assert set(Counter(c.user_group for c in gold)) == {"politician", "staff", "new_employee"}
+    documents = {e.document for c in gold for e in c.evidence}
+    assert set(SEED_DOCUMENTS) <= documents
+    on_004 = [c for c in gold if "004_c9f51c72f4352da0.txt" in c.relevant_documents]
+    assert len(on_004) >= 25
+
+
+def test_follow_ups_come_in_pairs_after_their_first_question(gold: list[EvalCase]) -> None:
+    position = {c.id: i for i, c in enumerate(gold)}
+    follow_ups = [c for c in gold if c.follow_up_of is not None]
+    assert len(follow_ups) >= 5
+    for case in follow_ups:
+        assert case.category == "follow_up"
+        assert position[case.follow_up_of] < position[case.id]
+
+
+def test_cross_document_cases_cite_two_documents(gold: list[EvalCase]) -> None:
+    for case in gold:
+        if case.category == "cross_document":
+            assert len(case.relevant_documents) >= 2, case.id
+
+
+def test_reference_answers_state_every_key_fact(gold: list[EvalCase]) -> None:
+    missing = [(c.id, fact) for c in gold for fact in c.must_contain if not contains_fact(c.reference_answer, fact)]
+    assert missing == []
+
+
+def test_unanswerable_cases_carry_no_evidence_and_no_facts(gold: list[EvalCase]) -> None:
+    for case in gold:
+        if case.category == "unanswerable":
+            assert not case.answerable and not case.evidence and not case.must_contain
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("1 934 tkr", "1934 tkr"),
+        ("1\u00a0934 tkr", "1934 tkr"),
+        ("1\u2009934", "1934"),
+        ("1\u202f934", "1934"),
+        ("2 000 000 kr", "2000000 kr"),
+        ("§ 23", "§23"),
+        ("§§ 17-32", "§§17-32"),
+        ("RJL 2022/258", "rjl 2022/258"),
+        ("  Smålands\n  Turism  AB ", "smålands turism ab"),
+        ("90 %", "90%"),
+        ("24,3 miljoner", "24.3 miljoner"),
+        ("60,000 visitors", "60 000 visitors"),
+        ("Fem nyhetsbrev", "5 nyhetsbrev"),
+        ("12–13 maj", "12-13 maj"),
+    ],
+)
+def test_normalise_fact_treats_these_as_equal(a: str, b: str) -> None:
+    assert normalise_fact(a) == normalise_fact(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("2022-02-10", "2022-02-23"),
+        ("§ 23", "§ 28"),
+        ("2021 2020", "20212020"),
+    ],
+)
+def test_normalise_fact_keeps_these_apart(a: str, b: str) -> None:
+    assert normalise_fact(a) != normalise_fact(b)
+
+
+def test_contains_fact_reads_amounts_and_sections_as_people_write_them() -> None:
+    answer = "Presidiet föreslog (§29, RJL 2022/258) att bevilja Smålands turism AB 2\u00a0000\u00a0000 kr."
+    assert contains_fact(answer, "§ 29")
+    assert contains_fact(answer, "2 000 000")
+    assert contains_fact(answer, "Smålands Turism")
+    assert not contains_fact(answer, "§ 2")
+    assert not contains_fact("Det kostade 1600 kr.", "600")
+    assert not contains_fact("registreringsgrad 80,25 %", "80,2 %")
+    assert not contains_fact("anything", "   ")
+
+
+def _case(**changes: object) -> EvalCase:
+    base = EvalCase(
+        id="q1",
+        question="Vad beviljades?",
+        language="sv",
+        category="decision",
+        user_group="politician",
+        answerable=True,
+        evidence=(Evidence("doc.txt", 2, "Presidiet föreslår nämnden bevilja Smålands Turism AB 2 000 000 kr"),),
+        must_contain=("2 000 000",),
+        reference_answer="Smålands Turism AB får 2 000 000 kr.",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    (tmp_path / "doc.txt").write_text(
+        " Kallelse till sammanträde\n"
+        "Tid: 2022-02-23\n"
+        " § 29 Stöttning besöksnäring\n"
+        "Presidiet föreslår nämnden bevilja Smålands\n"
+        "Turism AB 2 000 000 kr som ska beta-\n"
+        "las ut under våren 2022 av regionen.\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_a_good_case_passes(tiny_corpus: Path) -> None:
+    assert validate_gold([_case()], tiny_corpus) == []
+
+
+def test_a_quote_that_is_not_in_the_document_is_reported(tiny_corpus: Path) -> None:
+    wrong = _case(
+        evidence=(Evidence("doc.txt", 2, "Presidiet föreslår nämnden bevilja Smålands Turism AB 3 000 000 kr"),)
+    )
+    problems = validate_gold([wrong], tiny_corpus)
+    assert len(problems) == 1 and "quote not on doc.txt page 2" in problems[0]
+
+
+def test_a_quote_on_another_page_is_reported_with_where_it_is(tiny_corpus: Path) -> None:
+    problems = validate_gold([_case(evidence=(Evidence("doc.txt", 1, _case().evidence[0].quote),))], tiny_corpus)
+    assert len(problems) == 1 and "found on page 2" in problems[0]
+
+
+def test_a_quote_across_a_line_end_hyphen_is_reported(tiny_corpus: Path) -> None:
+    across = _case(evidence=(Evidence("doc.txt", 2, "2 000 000 kr som ska beta- las ut under våren"),))
+    problems = validate_gold([across], tiny_corpus)
+    assert len(problems) == 1 and "line-end hyphen" in problems[0]
+
+
+def test_missing_documents_pages_and_facts_are_reported(tiny_corpus: Path) -> None:
+    problems = validate_gold(
+        [
+            _case(id="a", evidence=(Evidence("nope.txt", 1, "one two three four five"),)),
+            _case(id="b", evidence=(Evidence("doc.txt", 9, _case().evidence[0].quote),)),
+            _case(id="c", must_contain=("4 000 000",)),
+            _case(id="d", evidence=(Evidence("doc.txt", 2, "Smålands Turism"),)),
+        ],
+        tiny_corpus,
+    )
+    assert any(p.startswith("nope.txt: not in") for p in problems)
+    assert any(p.startswith("b: doc.txt has 2 pages, not page 9") for p in problems)
+    assert any(p.startswith("c: fact '4 000 000'") for p in problems)
+    assert any(p.startswith("d: quote of 2 words") for p in problems)
+
+
+def test_structural_problems_are_reported(tiny_corpus: Path) -> None:
+    cases = [
+        _case(id="a"),
+        _case(id="a"),
+        _case(id="b", category="follow_up", follow_up_of="later"),
+        _case(id="later"),
+        _case(id="c", category="follow_up"),
+        _case(id="d", answerable=False, category="unanswerable"),
+        _case(id="e", evidence=(), must_contain=()),
+        _case(id="f", evidence=_case().evidence * 4),
+    ]
+    problems = validate_gold(cases, tiny_corpus)
+    expected = [
+        "a: duplicate id",
+        "b: follow_up_of 'later' is not an earlier case",
+        "c: a follow_up case needs follow_up_of",
+        "d: unanswerable but has evidence",
+        "d: unanswerable but has must_contain",
+        "e: answerable but has no evidence",
+        "e: answerable but has no must_contain",
+        "f: 4 evidence quotes, at most 3",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), start
+
+
+def test_load_gold_reads_a_folder_and_rejects_unknown_keys(tmp_path: Path) -> None:
+    case = {
+        "id": "q1",
+        "question": "Vem?",
+        "language": "sv",
+        "category": "unanswerable",
+        "user_group": "staff",
+        "answerable": False,
+        "reference_answer": "Det framgår inte.",
+    }
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"version": 1, "cases": [case]}), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"version": 1, "cases": [{**case, "id": "q2"}]}), encoding="utf-8")
+    assert [c.id for c in load_gold(tmp_path)] == ["q1", "q2"]
+
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"version": 1, "cases": [{**case, "id": "q3", "answer": "typo"}]}), encoding="utf-8"
+    )
+    with pytest.raises(GoldSetError, match="c.yaml"):
+        load_gold(tmp_path)
+
+
+def test_every_bundled_document_has_a_sidecar_that_makes_document_meta() -> None:
+    for name in SEED_DOCUMENTS:
+        fields = read_sidecar(CORPUS / name)
+        meta = DocumentMeta(**fields)
+        assert meta.doc_type in DOC_TYPES
+        assert meta.title and meta.publisher and meta.body and meta.year, name
+        assert meta.language == "sv" and meta.access_groups == ("public",)
+    assert read_sidecar(CORPUS / "004_c9f51c72f4352da0.txt")["date"] == "2022-02-23"
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/corpus-seeds is not on this machine")
+def test_corpus_texts_are_the_shared_seeds_unchanged() -> None:
+    for seed in sorted(SEEDS.glob("*.txt")):
+        assert (CORPUS / seed.name).read_bytes() == seed.read_bytes(), seed.name
