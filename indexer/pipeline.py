@@ -61,7 +61,7 @@ class IndexReport:
 class IndexOptions:
     chunk_tokens: int = 256
     chunk_overlap: int = 32
-    min_text_quality: float = 0.55
+    min_text_quality: float = 0.8
 
     def fingerprint(self) -> str:
         return f"schema={SCHEMA_VERSION};tokens={self.chunk_tokens};overlap={self.chunk_overlap};q={self.min_text_quality}"

@@ -38,7 +38,7 @@ class IndexSettings(BaseSettings):
     ocr: bool = Field(True, description="OCR pages without a usable text layer (tesseract, Swedish).")
     ocr_lang: str = Field("swe", description="Tesseract language for OCR.")
     min_text_quality: float = Field(
-        0.55,
+        0.8,
         ge=0.0,
         le=1.0,
         description="A text layer whose share of dictionary words falls below this is treated as garbled and OCR'd.",

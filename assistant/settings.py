@@ -1,0 +1,65 @@
+"""Assistant settings: the indexer's, plus retrieval, the LLM endpoint, the web app and Slack."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from indexer.settings import IndexSettings
+
+
+class AssistantSettings(IndexSettings):
+    """Read once at an entry point (`arkiv serve`, `arkiv ask`, `create_app`) and passed down."""
+
+    top_k: int = Field(6, ge=1, le=50, description="Passages given to the answerer.")
+    search_k: int = Field(10, ge=1, le=100, description="Default number of hits for /api/search.")
+    prefetch_k: int = Field(50, ge=5, le=500, description="Candidates per retriever (dense, sparse) before fusion.")
+    not_found_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        description="Minimum relevance (0..1) of the best passage for an answer; below it the answer is not_found. "
+        "Calibrated on the gold set's answerable and unanswerable questions.",
+    )
+    reranker_model: str | None = Field(
+        None, description="Path of a sentence-transformers CrossEncoder for the second stage. Unset: the built-in boosts."
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible chat endpoint (vLLM, llama.cpp, Ollama, OpenAI, Azure). Unset: extractive."
+    )
+    llm_model: str | None = Field(None, description="Model name to ask the endpoint for.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the chat endpoint.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before the chat endpoint counts as failed.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Where users reach the web app; Slack links to its source view."
+    )
+    feedback_db: str = Field("feedback.sqlite3", description="SQLite file for feedback, under ARKIV_DATA_DIR.")
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ARKIV_SLACK_BOT_TOKEN"),
+        description="Slack bot token (SLACK_BOT_TOKEN). With the signing secret it turns the Slack bot on.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ARKIV_SLACK_SIGNING_SECRET"),
+        description="Slack signing secret (SLACK_SIGNING_SECRET), to verify requests to /slack/events.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "ARKIV_SLACK_APP_TOKEN"),
+        description="Slack app-level token (SLACK_APP_TOKEN): set it to use Socket Mode instead of HTTP.",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Base URL of the Slack Web API (tests and staging point it at a fake)."
+    )
+
+
+def settings_table() -> str:
+    """The README's table of settings, made from the fields themselves (tests/test_docs.py keeps them in step)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in AssistantSettings.model_fields.items():
+        env = f"ARKIV_{name.upper()}"
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            env = str(alias.choices[0])
+        default = "" if field.default is None else f"`{field.default}`"
+        rows.append(f"| `{env}` | {default} | {field.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,109 @@
+"""What flows through the assistant: hits, citations, answers. Frozen dataclasses; pydantic only at the edges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from indexer.schema import Chunk
+from indexer.store import SearchFilter
+
+Status = Literal["answered", "not_found"]
+Language = Literal["sv", "en"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters a user can set (API, web controls) or that are parsed from the question."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    body: str | None = None
+    doc_type: str | None = None
+    case_number: str | None = None
+    paragraph: str | None = None
+    document: str | None = None
+    access_groups: tuple[str, ...] = ()
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def merged(self, other: Filters) -> Filters:
+        """These filters, with every field `other` sets taking its value."""
+        changes = {f.name: getattr(other, f.name) for f in fields(other) if getattr(other, f.name) not in (None, ())}
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Only the fields that are set, as JSON-ready values."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value not in (None, ()):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def is_empty(self) -> bool:
+        return not self.to_dict()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, ranked. `reason` says how it was found (hybrid, case_number, paragraph, neighbour, list)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    reason: str = "hybrid"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the hit, and the sentences of it that support the answer."""
+
+    n: int
+    hit: Hit
+    quotes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    query: str
+    """The standalone query actually searched (after follow-up rewriting)."""
+    text: str
+    """The answer with [n] markers referring to `citations`."""
+    status: Status
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    language: Language = "sv"
+    notice: str | None = None
+    """Something the user should know about how the answer was made (e.g. the LLM was unreachable)."""
+    nearby: tuple[str, ...] = ()
+    """For not_found: titles (and sections) of the nearest material the archive does hold."""
+    answerer: str = "extractive"
+
+
+def search_filter(filters: Filters) -> SearchFilter:
+    """The store-level filter for user-level filters (bodies and types are matched as given)."""
+    from indexer.casenumbers import case_number_keys, normalise_case_number
+
+    cases: tuple[str, ...] = ()
+    if filters.case_number:
+        canonical = normalise_case_number(filters.case_number) or filters.case_number
+        cases = tuple(case_number_keys(canonical))
+    return SearchFilter(
+        doc_ids=(filters.document,) if filters.document else (),
+        doc_types=(filters.doc_type,) if filters.doc_type else (),
+        bodies=(filters.body,) if filters.body else (),
+        case_numbers=cases,
+        paragraphs=(filters.paragraph,) if filters.paragraph else (),
+        access_groups=filters.access_groups,
+        year_from=filters.year_from,
+        year_to=filters.year_to,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
