@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from assistant.qtype import detect_language, swedish_equivalents
 from assistant.query import ParsedQuestion
 from assistant.types import Filters, Hit, search_filter
 from indexer.embed import Embedder
@@ -85,7 +86,7 @@ class Retriever:
         dense = self.store.search(
             dense=self.embedder.embed_query(query), sparse=None, k=self.prefetch, filt=filt, mode="dense"
         )
-        q_sparse = self.sparse.encode_query(query)
+        q_sparse = self.sparse.encode_query(lexical_query(query))
         sparse = self.store.search(dense=None, sparse=q_sparse, k=self.prefetch, filt=filt, mode="sparse")
         fused: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
@@ -97,37 +98,27 @@ class Retriever:
                 chunks[cid] = h.chunk
         for h in dense:
             cosine[h.chunk.chunk_id] = h.score
-        missing = [cid for cid in chunks if cid not in cosine]
-        if missing:
-            qv = self.embedder.embed_query(query)
-            vecs = self.embedder.embed_documents([chunks[c].embed_text for c in missing])
-            for cid, v in zip(missing, vecs, strict=True):
-                cosine[cid] = sum(a * b for a, b in zip(qv, v, strict=True))
+        # a chunk outside the dense top-k scores at most the lowest cosine that made it in
+        floor = min(cosine.values(), default=0.0)
         terms = set(q_sparse.indices)
-        idf = self._term_weights(terms, [chunks[c] for c in chunks])
+        present = {cid: terms.intersection(self.sparse.encode_query(c.embed_text).indices) for cid, c in chunks.items()}
+        idf = self._term_weights(terms, list(present.values()))
+        total = sum(idf.values())
         out = []
         for cid, chunk in chunks.items():
-            out.append(Candidate(chunk, fused[cid], cosine[cid], self._coverage(chunk, idf), "hybrid"))
+            coverage = sum(idf[t] for t in present[cid]) / total if total else 0.0
+            out.append(Candidate(chunk, fused[cid], cosine.get(cid, floor), coverage, "hybrid"))
         return out
 
-    def _term_weights(self, terms: set[int], chunks: Sequence[Chunk]) -> dict[int, float]:
+    @staticmethod
+    def _term_weights(terms: set[int], present: Sequence[set[int]]) -> dict[int, float]:
         """Within-candidates IDF of the query's terms: rare terms say more about relevance."""
-        if not terms:
-            return {}
-        n = max(len(chunks), 1)
+        n = max(len(present), 1)
         df = dict.fromkeys(terms, 0)
-        for c in chunks:
-            present = terms.intersection(self.sparse.encode_query(c.embed_text).indices)
-            for t in present:
+        for found in present:
+            for t in found:
                 df[t] += 1
         return {t: math.log(1 + (n + 1) / (df[t] + 1)) for t in terms}
-
-    def _coverage(self, chunk: Chunk, idf: dict[int, float]) -> float:
-        if not idf:
-            return 0.0
-        present = set(self.sparse.encode_query(chunk.embed_text).indices)
-        total = sum(idf.values())
-        return sum(w for t, w in idf.items() if t in present) / total if total else 0.0
 
     # -- the whole pipeline -----------------------------------------------------------------------------------
 
@@ -218,6 +209,14 @@ class Retriever:
             for x in near
             if x.chunk_id != c.chunk_id and (x.paragraph == c.paragraph if c.paragraph else x.section == c.section)
         ]
+
+
+def lexical_query(query: str) -> str:
+    """The query for the Swedish sparse index: an English question gets the Swedish words for its terms added."""
+    if detect_language(query) != "en":
+        return query
+    extra = [sv for word in re.findall(r"[A-Za-z]+", query) for sv in swedish_equivalents(word)]
+    return " ".join([query, *extra])
 
 
 def _norm_number(s: str) -> str:

@@ -14,7 +14,7 @@ class AssistantSettings(IndexSettings):
     search_k: int = Field(10, ge=1, le=100, description="Default number of hits for /api/search.")
     prefetch_k: int = Field(50, ge=5, le=500, description="Candidates per retriever (dense, sparse) before fusion.")
     not_found_threshold: float = Field(
-        0.5,
+        0.45,
         ge=0.0,
         description="Minimum relevance (0..1) of the best passage for an answer; below it the answer is not_found. "
         "Calibrated on the gold set's answerable and unanswerable questions.",

@@ -157,6 +157,19 @@ def doc_id_for(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "doc"
 
 
+_YEAR_MENTION = re.compile(r"(?<![\d/:,.])((?:19|20)\d{2})(?![\d/:]|,\d)")
+
+
+def _years(chunk: Chunk) -> list[int]:
+    """The years a chunk is from or speaks of: its date, its document's year, and years named in its text."""
+    years = {int(y) for y in _YEAR_MENTION.findall(chunk.text)}
+    if chunk.date:
+        years.add(int(chunk.date[:4]))
+    if chunk.meta.year:
+        years.add(chunk.meta.year)
+    return sorted(y for y in years if 1900 <= y <= 2100)
+
+
 def chunk_to_payload(chunk: Chunk) -> dict[str, Any]:
     """The Qdrant payload of a chunk. Flat, so that every field can be filtered on."""
     m = chunk.meta
@@ -176,6 +189,7 @@ def chunk_to_payload(chunk: Chunk) -> dict[str, Any]:
         "part": chunk.part,
         "date": chunk.date,
         "year": int(chunk.date[:4]) if chunk.date else m.year,
+        "years": _years(chunk),
         "content_hash": chunk.content_hash,
         "title": m.title,
         "doc_type": m.doc_type,

@@ -30,7 +30,7 @@ DENSE = "dense"
 SPARSE = "sparse"
 RRF_K = 60
 KEYWORD_FIELDS = ("doc_id", "doc_type", "body", "case_numbers", "paragraph", "access_groups", "source", "kind")
-INTEGER_FIELDS = ("year", "date_num", "ordinal")
+INTEGER_FIELDS = ("year", "years", "date_num", "ordinal")
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
 
@@ -63,6 +63,7 @@ class SearchFilter:
     paragraphs: tuple[str, ...] = ()
     access_groups: tuple[str, ...] = ()
     year_from: int | None = None
+    """Years match chunks dated in them, of documents from them, or that name them in their text."""
     year_to: int | None = None
     date_from: str | None = None
     date_to: str | None = None
@@ -86,7 +87,7 @@ class SearchFilter:
             if values:
                 out.append((key, "any", list(values)))
         if self.year_from is not None or self.year_to is not None:
-            out.append(("year", "range", (self.year_from, self.year_to)))
+            out.append(("years", "range", (self.year_from, self.year_to)))
         if self.date_from or self.date_to:
             out.append(("date_num", "range", (_date_num(self.date_from), _date_num(self.date_to))))
         if self.ordinal_from is not None or self.ordinal_to is not None:
