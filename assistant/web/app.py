@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.errors import AssistantError, BadRequest
 from assistant.service import Assistant, build_assistant
 from assistant.settings import AssistantSettings
+from assistant.slack import mount_slack
 from indexer.errors import IndexerError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,10 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
             error_body("internal", "Något gick fel hos Arkiv. / Something went wrong in Arkiv."), status_code=500
         )
 
+    from assistant.web.pages import router as pages_router
     from assistant.web.routes import router
 
     app.include_router(router)
+    app.include_router(pages_router)
+    mount_slack(app, settings)
     return app

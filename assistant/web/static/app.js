@@ -1,0 +1,866 @@
+/* Arkiv: the chat page. Streams answers from POST /api/ask/stream (server-sent events over fetch). */
+"use strict";
+
+(function () {
+  const I = window.ArkivI18n;
+  const t = I.t;
+  const $ = (id) => document.getElementById(id);
+
+  const ICONS = {
+    up: "M7 10v11H4a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1h3zm0 0 4-8a3 3 0 0 1 3 3v4h5.2a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7",
+    down: "M17 14V3h3a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1h-3zm0 0-4 8a3 3 0 0 1-3-3v-4H4.8a2 2 0 0 1-2-2.3l1.3-8a2 2 0 0 1 2-1.7H17",
+    copy: "M9 9h11v11H9zM5 15H4V4h11v1",
+    search: "M11 18a7 7 0 1 1 0-14 7 7 0 0 1 0 14zm5-2 4 4",
+    info: "M12 22a10 10 0 1 1 0-20 10 10 0 0 1 0 20zm0-6v-5m0-3h.01",
+  };
+
+  const state = {
+    turns: [],
+    busy: false,
+    controller: null,
+    lastFilters: null,
+    seq: 0,
+    panelToken: 0,
+    panelReturn: null,
+  };
+
+  // -- small DOM helpers ------------------------------------------------------------------------------------
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [key, value] of Object.entries(props)) {
+        if (value === undefined || value === null || value === false) continue;
+        if (key === "class") node.className = value;
+        else if (key === "text") node.textContent = value;
+        else if (key === "i18n") {
+          node.dataset.i18n = value;
+          node.textContent = t(value, props.vars);
+        } else if (key === "i18nAttr") node.dataset.i18nAttr = value;
+        else if (key === "vars") node.dataset.i18nVars = JSON.stringify(value);
+        else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+        else node.setAttribute(key, value === true ? "" : value);
+      }
+      if (props.i18nAttr) I.apply(wrap(node));
+    }
+    for (const child of [].concat(children || [])) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function wrap(node) {
+    /* apply() looks at descendants; give it a parent that holds just this node's attributes */
+    return { querySelectorAll: (sel) => (node.matches(sel) ? [node] : []) };
+  }
+
+  function icon(name, size) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", size || 18);
+    svg.setAttribute("height", size || 18);
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.append(path);
+    return svg;
+  }
+
+  function announce(message) {
+    const status = $("status");
+    status.textContent = "";
+    window.setTimeout(() => {
+      status.textContent = message;
+    }, 30);
+  }
+
+  // -- filters ----------------------------------------------------------------------------------------------
+
+  function describeFilters(filters) {
+    const data = Object.assign({}, filters || {});
+    const out = [];
+    if (data.year_from !== undefined && data.year_from === data.year_to) {
+      out.push(t("filter.year", { v: data.year_from }));
+      delete data.year_from;
+      delete data.year_to;
+    }
+    for (const [key, value] of Object.entries(data)) {
+      if (value === null || value === undefined || (Array.isArray(value) && !value.length)) continue;
+      let shown = Array.isArray(value) ? value.join(", ") : value;
+      if (key === "doc_type") shown = I.typeLabel(value);
+      out.push(t("filter." + key, { v: shown }));
+    }
+    return out;
+  }
+
+  function readFilters() {
+    const error = $("question-error");
+    error.textContent = "";
+    const out = {};
+    const from = $("year-from").value.trim();
+    const to = $("year-to").value.trim();
+    if (from) out.year_from = parseInt(from, 10);
+    if (to) out.year_to = parseInt(to, 10);
+    for (const [key, value] of [["year_from", out.year_from], ["year_to", out.year_to]]) {
+      if (value !== undefined && (Number.isNaN(value) || value < 1900 || value > 2100)) delete out[key];
+    }
+    if (out.year_from && out.year_to && out.year_from > out.year_to) {
+      error.textContent = t("filters.bad_years");
+      $("filters").open = true;
+      $("year-from").focus();
+      return false;
+    }
+    if ($("body-filter").value) out.body = $("body-filter").value;
+    if ($("type-filter").value) out.doc_type = $("type-filter").value;
+    return Object.keys(out).length ? out : null;
+  }
+
+  function updateFilterCount() {
+    const n = ["year-from", "year-to", "body-filter", "type-filter"].filter((id) => $(id).value).length;
+    const badge = $("filters-count");
+    badge.hidden = n === 0;
+    badge.dataset.i18n = "filters.active";
+    badge.dataset.i18nVars = JSON.stringify({ n });
+    badge.textContent = t("filters.active", { n });
+  }
+
+  function showApplied(filters) {
+    state.lastFilters = filters || {};
+    const box = $("parsed-filters");
+    const list = $("parsed-filters-list");
+    list.replaceChildren();
+    const parts = describeFilters(filters);
+    if (!parts.length) list.append(el("span", { class: "chip muted", i18n: "filters.parsed.none" }));
+    parts.forEach((p) => list.append(el("span", { class: "chip", text: p })));
+    const usable = ["year_from", "year_to", "body", "doc_type"].some((k) => filters && filters[k] !== undefined);
+    $("use-parsed").hidden = !usable;
+    box.hidden = false;
+  }
+
+  function useApplied() {
+    const f = state.lastFilters || {};
+    $("year-from").value = f.year_from ?? "";
+    $("year-to").value = f.year_to ?? "";
+    if (f.body) ensureOption($("body-filter"), f.body, f.body);
+    $("body-filter").value = f.body ?? "";
+    $("type-filter").value = f.doc_type ?? "";
+    updateFilterCount();
+  }
+
+  function ensureOption(select, value, label) {
+    if (![...select.options].some((o) => o.value === value)) select.append(el("option", { value, text: label }));
+  }
+
+  async function loadBodies() {
+    try {
+      const res = await fetch("/api/documents");
+      if (!res.ok) return;
+      const data = await res.json();
+      const select = $("body-filter");
+      (data.bodies || []).forEach((b) => ensureOption(select, b, b));
+    } catch (e) {
+      /* the filter still works with the bodies parsed from questions */
+    }
+  }
+
+  function clearFilters() {
+    ["year-from", "year-to", "body-filter", "type-filter"].forEach((id) => {
+      $(id).value = "";
+    });
+    $("question-error").textContent = "";
+    updateFilterCount();
+  }
+
+  // -- streaming --------------------------------------------------------------------------------------------
+
+  class ApiError extends Error {}
+
+  async function streamAsk(body, on, signal) {
+    const res = await fetch("/api/ask/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    if (!res.ok) {
+      let message = res.statusText || String(res.status);
+      try {
+        const data = await res.json();
+        if (data && data.error && data.error.message) message = data.error.message;
+      } catch (e) {
+        /* not JSON: keep the status text */
+      }
+      throw new ApiError(message);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value.replace(/\r\n/g, "\n");
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        dispatch(block, on);
+      }
+    }
+    if (buffer.trim()) dispatch(buffer, on);
+  }
+
+  function dispatch(block, on) {
+    let event = "message";
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") event = value;
+      else if (field === "data") data.push(value);
+    }
+    if (!data.length || !on[event]) return;
+    on[event](JSON.parse(data.join("\n")));
+  }
+
+  // -- answer text with [n] chips ---------------------------------------------------------------------------
+
+  const INLINE = /\[(\d+(?:\s*[,;]\s*\d+)*)\]|\*\*([^*\n]+)\*\*/g;
+
+  function renderInline(parent, text, turn) {
+    let at = 0;
+    for (const m of text.matchAll(INLINE)) {
+      if (m.index > at) parent.append(text.slice(at, m.index));
+      if (m[2] !== undefined) {
+        parent.append(el("strong", { text: m[2] }));
+      } else {
+        const numbers = m[1].split(/\s*[,;]\s*/).map((x) => parseInt(x, 10));
+        numbers.forEach((n) => parent.append(chip(turn, n)));
+      }
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) parent.append(text.slice(at));
+  }
+
+  function chip(turn, n) {
+    const c = turn.citations.find((x) => x.n === n);
+    if (!c) return el("span", { class: "cite pending", text: String(n), "aria-hidden": turn.done ? null : "true" });
+    return el(
+      "button",
+      {
+        type: "button",
+        class: "cite",
+        "data-n": String(n),
+        "aria-haspopup": "dialog",
+        i18nAttr: "aria-label:cite.label",
+        vars: { n, title: c.document.title },
+        onclick: (ev) => openSource(turn, c, ev.currentTarget),
+      },
+      String(n),
+    );
+  }
+
+  const LIST_ITEM = /^\s*(?:[-*•]|\d+[.)])\s+/;
+
+  function renderAnswer(container, text, turn) {
+    container.replaceChildren();
+    for (const para of text.split(/\n{2,}/)) {
+      const lines = para.split("\n").filter((l) => l.trim());
+      let list = null;
+      let p = null;
+      for (const line of lines) {
+        if (LIST_ITEM.test(line)) {
+          p = null;
+          if (!list) {
+            list = el(/^\s*\d/.test(line) ? "ol" : "ul");
+            container.append(list);
+          }
+          const li = el("li");
+          renderInline(li, line.replace(LIST_ITEM, ""), turn);
+          list.append(li);
+        } else {
+          list = null;
+          if (p) p.append(el("br"));
+          else {
+            p = el("p");
+            container.append(p);
+          }
+          renderInline(p, line, turn);
+        }
+      }
+    }
+  }
+
+  // -- turns ------------------------------------------------------------------------------------------------
+
+  function pagesLabel(a, b) {
+    if (!a) return "";
+    return b && b !== a ? t("source.pages", { a, b }) : t("source.page", { v: a });
+  }
+
+  function sourceMetaParts(c) {
+    const d = c.document || {};
+    return [
+      I.typeLabel(d.type),
+      d.body,
+      c.date || d.date,
+      c.paragraph ? "§ " + c.paragraph : null,
+      (c.case_numbers || []).join(", ") || null,
+      pagesLabel(c.page_start, c.page_end),
+    ].filter(Boolean);
+  }
+
+  function addTurn(question) {
+    state.seq += 1;
+    const id = "turn-" + state.seq;
+    const turn = {
+      id,
+      n: state.turns.length + 1,
+      question,
+      query: null,
+      filters: null,
+      text: "",
+      citations: [],
+      status: null,
+      done: false,
+      notice: null,
+      nearby: [],
+      textEvents: 0,
+    };
+    const searched = el("p", { class: "searched", hidden: true });
+    const answerText = el("div", { class: "answer-text" }, [
+      el("p", { class: "thinking" }, [el("span", { class: "dots", "aria-hidden": "true" }), el("span", { i18n: "turn.thinking" })]),
+    ]);
+    const answer = el("div", { class: "answer", id: id + "-answer" }, [
+      el("div", { class: "answer-head" }, [
+        el("span", { class: "avatar arkiv", "aria-hidden": "true", text: "A" }),
+        el("span", { class: "who", i18n: "turn.arkiv" }),
+      ]),
+      answerText,
+    ]);
+    const article = el("article", { class: "turn", id, "aria-labelledby": id + "-h" }, [
+      el("div", { class: "question" }, [
+        el("h3", { class: "visually-hidden", id: id + "-h", i18n: "turn.question", vars: { n: turn.n } }),
+        el("p", { class: "question-text", text: question }),
+        searched,
+      ]),
+      answer,
+    ]);
+    turn.el = { article, searched, answer, answerText };
+    $("empty-state").hidden = true;
+    $("conversation").append(article);
+    state.turns.push(turn);
+    return turn;
+  }
+
+  function renderSearched(turn) {
+    const box = turn.el.searched;
+    box.replaceChildren();
+    if (turn.query === null) return;
+    box.hidden = false;
+    box.append(icon("search", 14), " ", el("span", { class: "label", i18n: "turn.searched" }), " ", el("q", { class: "query", text: turn.query }));
+    const parts = describeFilters(turn.filters);
+    const group = el("span", { class: "filter-group" }, [el("span", { class: "label", i18n: "turn.filters" }), " "]);
+    if (!parts.length) group.append(el("span", { class: "chip muted", i18n: "turn.no_filters" }));
+    parts.forEach((p) => group.append(el("span", { class: "chip", text: p }), " "));
+    box.append(" ", group);
+  }
+
+  function renderNotice(turn) {
+    let box = turn.el.answer.querySelector(".notice");
+    if (!turn.notice) {
+      if (box) box.remove();
+      return;
+    }
+    if (!box) {
+      box = el("p", { class: "notice" });
+      turn.el.answerText.before(box);
+    }
+    box.replaceChildren(icon("info", 16), " ", turn.notice);
+  }
+
+  function renderSources(turn) {
+    let section = turn.el.answer.querySelector(".sources");
+    if (section) section.remove();
+    if (!turn.citations.length) return;
+    const hid = turn.id + "-sources";
+    const list = el("ol", { class: "source-list" });
+    for (const c of turn.citations) {
+      list.append(
+        el("li", null, [
+          el(
+            "button",
+            {
+              type: "button",
+              class: "source-item",
+              "aria-haspopup": "dialog",
+              "data-n": String(c.n),
+              onclick: (ev) => openSource(turn, c, ev.currentTarget),
+            },
+            [
+              el("span", { class: "source-n", "aria-hidden": "true", text: String(c.n) }),
+              el("span", { class: "source-body" }, [
+                el("span", { class: "visually-hidden", text: t("panel.source", { n: c.n }) + ": " }),
+                el("span", { class: "source-title", text: (c.document && c.document.title) || "" }),
+                el("span", { class: "source-meta", text: sourceMetaParts(c).join(" · ") }),
+              ]),
+            ],
+          ),
+        ]),
+      );
+    }
+    section = el("section", { class: "sources", "aria-labelledby": hid }, [
+      el("h4", { id: hid, i18n: "sources.heading" }),
+      list,
+    ]);
+    turn.el.answerText.after(section);
+  }
+
+  function renderNotFound(turn) {
+    const box = turn.el.answerText;
+    box.replaceChildren();
+    turn.el.answer.classList.add("not-found");
+    const parts = describeFilters(turn.filters);
+    box.append(
+      el("h4", { class: "nf-title" }, [icon("search", 18), " ", el("span", { i18n: "turn.notfound.title" })]),
+      el("p", { i18n: "turn.notfound.body" }),
+      el("p", { class: "nf-searched" }, [
+        el("span", { class: "label", i18n: "turn.searched" }),
+        " ",
+        el("q", { text: turn.query || turn.question }),
+        " · ",
+        el("span", { class: "label", i18n: "turn.filters" }),
+        " ",
+        parts.length ? parts.join(", ") : el("span", { i18n: "turn.no_filters" }),
+      ]),
+    );
+    if (turn.nearby.length) {
+      box.append(
+        el("p", { class: "nf-nearby-label", i18n: "turn.nearby" }),
+        el("ul", { class: "nf-nearby" }, turn.nearby.map((item) => el("li", { text: item }))),
+      );
+    }
+    box.append(el("p", { class: "hint", i18n: "turn.notfound.hint" }));
+  }
+
+  function renderActions(turn) {
+    const fid = turn.id + "-fb";
+    const up = el("button", { type: "button", class: "icon-button thumb", "data-rating": "up", "aria-pressed": "false", i18nAttr: "aria-label:feedback.up;title:feedback.up" }, [icon("up")]);
+    const down = el("button", { type: "button", class: "icon-button thumb", "data-rating": "down", "aria-pressed": "false", i18nAttr: "aria-label:feedback.down;title:feedback.down" }, [icon("down")]);
+    const comment = el("textarea", { id: fid + "-comment", rows: "2", maxlength: "2000", "aria-describedby": fid + "-hint" });
+    const form = el("form", { class: "feedback-form", hidden: true }, [
+      el("label", { for: fid + "-comment", i18n: "feedback.comment" }),
+      comment,
+      el("p", { class: "hint", id: fid + "-hint", i18n: "feedback.comment.hint" }),
+      el("button", { type: "submit", class: "button primary small", i18n: "feedback.send" }),
+    ]);
+    const result = el("p", { class: "feedback-status", role: "status" });
+    let rating = null;
+    for (const button of [up, down]) {
+      button.addEventListener("click", () => {
+        rating = button.dataset.rating;
+        up.setAttribute("aria-pressed", String(rating === "up"));
+        down.setAttribute("aria-pressed", String(rating === "down"));
+        form.hidden = false;
+        result.textContent = "";
+      });
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (!rating) return;
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        const res = await fetch("/api/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({
+            rating,
+            comment: comment.value.trim() || null,
+            question: turn.question,
+            answer: turn.text,
+            citations: turn.citations,
+            query: turn.query,
+            status: turn.status,
+          }),
+        });
+        if (!res.ok) {
+          const data = await res.json().catch(() => null);
+          throw new ApiError((data && data.error && data.error.message) || res.statusText);
+        }
+        form.hidden = true;
+        result.replaceChildren(el("span", { i18n: "feedback.thanks" }));
+        result.focus();
+      } catch (err) {
+        result.textContent = t("feedback.failed", { msg: err.message });
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    result.tabIndex = -1;
+    const copy = el(
+      "button",
+      { type: "button", class: "button secondary small copy", onclick: () => copyAnswer(turn, copyStatus) },
+      [icon("copy", 16), el("span", { i18n: "copy" })],
+    );
+    const copyStatus = el("span", { class: "copy-status", role: "status" });
+    const bar = el("div", { class: "answer-actions" }, [
+      el("div", { class: "copy-group" }, [copy, copyStatus]),
+      el("div", { class: "feedback", role: "group", "aria-labelledby": fid + "-q" }, [
+        el("span", { id: fid + "-q", class: "feedback-q", i18n: "feedback.question" }),
+        up,
+        down,
+      ]),
+    ]);
+    turn.el.answer.append(bar, form, result);
+  }
+
+  async function copyAnswer(turn, status) {
+    let text = turn.text;
+    if (turn.citations.length) {
+      text += "\n\n" + t("copy.sources") + "\n";
+      text += turn.citations
+        .map((c) => {
+          const where = [
+            c.paragraph ? "§ " + c.paragraph : null,
+            (c.case_numbers || []).join(", ") || null,
+            c.date || (c.document && c.document.date),
+            pagesLabel(c.page_start, c.page_end),
+          ].filter(Boolean);
+          return `[${c.n}] ${(c.document && c.document.title) || ""}` + (where.length ? ", " + where.join(", ") : "");
+        })
+        .join("\n");
+    }
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (e) {
+      const area = el("textarea", { class: "visually-hidden", "aria-hidden": "true" });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      ok = document.execCommand("copy");
+      area.remove();
+    }
+    status.dataset.i18n = ok ? "copy.done" : "copy.failed";
+    status.textContent = t(status.dataset.i18n);
+  }
+
+  function finish(turn, data) {
+    turn.done = true;
+    turn.status = data.status;
+    turn.text = data.answer;
+    turn.citations = data.citations || [];
+    turn.query = data.query;
+    turn.filters = data.filters;
+    turn.notice = data.notice;
+    turn.nearby = data.nearby || [];
+    turn.el.article.dataset.status = data.status;
+    turn.el.answer.dataset.status = data.status;
+    renderSearched(turn);
+    renderNotice(turn);
+    if (data.status === "not_found") {
+      renderNotFound(turn);
+      announce(t("status.notfound"));
+    } else {
+      renderAnswer(turn.el.answerText, turn.text, turn);
+      renderSources(turn);
+      announce(t("status.done"));
+    }
+    renderActions(turn);
+    showApplied(data.filters);
+  }
+
+  function failTurn(turn, message) {
+    turn.done = true;
+    turn.status = "error";
+    turn.el.article.dataset.status = "error";
+    turn.el.answer.classList.add("error");
+    turn.el.answerText.replaceChildren(el("p", { role: "alert", text: message }));
+  }
+
+  function history() {
+    const out = [];
+    for (const turn of state.turns) {
+      if (!turn.done || (turn.status !== "answered" && turn.status !== "not_found")) continue;
+      out.push({ role: "user", content: turn.question.slice(0, 20000) });
+      out.push({ role: "assistant", content: turn.text.slice(0, 20000) });
+    }
+    return out.slice(-40);
+  }
+
+  function nearBottom() {
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 160;
+  }
+
+  function keepInView(turn) {
+    turn.el.article.scrollIntoView({ block: "end", behavior: "auto" });
+  }
+
+  async function ask(raw) {
+    if (state.busy) return;
+    const question = (raw || "").trim();
+    const error = $("question-error");
+    error.textContent = "";
+    if (!question) {
+      error.textContent = t("ask.empty");
+      $("question").focus();
+      return;
+    }
+    const filters = readFilters();
+    if (filters === false) return;
+    const body = { question, history: history() };
+    if (filters) body.filters = filters;
+    const turn = addTurn(question);
+    $("question").value = "";
+    setBusy(true);
+    announce(t("status.searching"));
+    keepInView(turn);
+    const started = performance.now();
+    const controller = new AbortController();
+    state.controller = controller;
+    try {
+      await streamAsk(
+        body,
+        {
+          meta(d) {
+            turn.query = d.query;
+            turn.filters = d.filters;
+            renderSearched(turn);
+            showApplied(d.filters);
+          },
+          text(d) {
+            if (!turn.textEvents) turn.el.article.dataset.msFirstText = String(Math.round(performance.now() - started));
+            turn.textEvents += 1;
+            turn.el.article.dataset.textEvents = String(turn.textEvents);
+            const follow = nearBottom();
+            turn.text += d.text;
+            renderAnswer(turn.el.answerText, turn.text, turn);
+            if (follow) keepInView(turn);
+          },
+          reset() {
+            turn.text = "";
+            turn.el.answerText.replaceChildren();
+          },
+          notice(d) {
+            turn.notice = d;
+            renderNotice(turn);
+          },
+          citations(d) {
+            turn.citations = d || [];
+            renderAnswer(turn.el.answerText, turn.text, turn);
+          },
+          done(d) {
+            turn.el.article.dataset.msDone = String(Math.round(performance.now() - started));
+            finish(turn, d);
+          },
+        },
+        controller.signal,
+      );
+      if (!turn.done) failTurn(turn, t("turn.network"));
+    } catch (err) {
+      if (err.name === "AbortError") {
+        turn.el.article.remove();
+      } else {
+        failTurn(turn, err instanceof ApiError ? t("turn.error", { msg: err.message }) : t("turn.network"));
+        announce(turn.el.answerText.textContent);
+      }
+    } finally {
+      if (state.controller === controller) state.controller = null;
+      setBusy(false);
+      if (turn.done && nearBottom()) keepInView(turn);
+    }
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    $("conversation").setAttribute("aria-busy", String(busy));
+    const send = $("send");
+    send.setAttribute("aria-disabled", String(busy));
+    send.classList.toggle("busy", busy);
+  }
+
+  function newConversation() {
+    if (state.controller) state.controller.abort();
+    state.turns = [];
+    document.querySelectorAll("#conversation .turn").forEach((node) => node.remove());
+    $("empty-state").hidden = false;
+    $("parsed-filters").hidden = true;
+    state.lastFilters = null;
+    $("question").value = "";
+    $("question-error").textContent = "";
+    setBusy(false);
+    announce(t("chat.new.done"));
+    $("question").focus();
+  }
+
+  // -- the source panel -------------------------------------------------------------------------------------
+
+  function marked(text, highlights) {
+    const frag = document.createDocumentFragment();
+    let at = 0;
+    for (const h of highlights) {
+      if (h.start > at) frag.append(text.slice(at, h.start));
+      frag.append(el("mark", { class: "hl-" + h.kind, text: text.slice(h.start, h.end) }));
+      at = h.end;
+    }
+    if (at < text.length) frag.append(text.slice(at));
+    return frag;
+  }
+
+  function highlightQuery(c) {
+    const params = new URLSearchParams();
+    params.append("highlight", (c.text || "").slice(0, 1500));
+    (c.quotes || []).slice(0, 4).forEach((q) => params.append("quote", q.slice(0, 400)));
+    return params;
+  }
+
+  function openLink(c, pageNumber, fileUrl) {
+    const d = c.document || {};
+    if (fileUrl) return fileUrl;
+    if ((d.source || "").toLowerCase().endsWith(".pdf")) {
+      return `/documents/${encodeURIComponent(d.id)}/file#page=${pageNumber}`;
+    }
+    const params = highlightQuery(c);
+    if (I.lang !== "sv") params.append("lang", I.lang);
+    return `/documents/${encodeURIComponent(d.id)}/pages/${pageNumber}?${params}#passage`;
+  }
+
+  function metaRow(list, key, value) {
+    if (!value) return;
+    list.append(el("div", null, [el("dt", { i18n: key }), el("dd", { text: value })]));
+  }
+
+  async function openSource(turn, c, trigger) {
+    const dialog = $("source-panel");
+    const token = ++state.panelToken;
+    state.panelReturn = trigger;
+    const d = c.document || {};
+    const eyebrow = $("source-eyebrow");
+    eyebrow.dataset.i18n = "panel.source";
+    eyebrow.dataset.i18nVars = JSON.stringify({ n: c.n });
+    eyebrow.textContent = t("panel.source", { n: c.n });
+    $("source-title").textContent = d.title || "";
+    const meta = $("source-meta");
+    meta.replaceChildren();
+    metaRow(meta, "panel.type", I.typeLabel(d.type));
+    metaRow(meta, "panel.body", d.body);
+    metaRow(meta, "panel.date", c.date || d.date);
+    metaRow(meta, "panel.paragraph", c.paragraph ? "§ " + c.paragraph : null);
+    metaRow(meta, "panel.case_numbers", (c.case_numbers || []).join(", "));
+    metaRow(meta, "panel.page", pagesLabel(c.page_start, c.page_end).replace(/^(s|p|pp)\. /, ""));
+    metaRow(meta, "panel.part", c.part);
+    metaRow(meta, "panel.section", c.section);
+    const first = c.page_start || 1;
+    const link = $("open-page");
+    link.href = openLink(c, first, null);
+    const pages = $("source-pages");
+    pages.replaceChildren(el("p", { class: "loading", i18n: "panel.loading" }));
+    if (!dialog.open) dialog.showModal();
+    $("close-source").focus();
+
+    const last = Math.min(c.page_end || first, first + 2);
+    const numbers = [];
+    for (let n = first; n <= last; n++) numbers.push(n);
+    const params = highlightQuery(c);
+    try {
+      const results = await Promise.all(
+        numbers.map(async (n) => {
+          const res = await fetch(`/api/documents/${encodeURIComponent(d.id)}/pages/${n}?${params}`);
+          const data = await res.json();
+          if (!res.ok) throw new ApiError((data.error && data.error.message) || res.statusText);
+          return data;
+        }),
+      );
+      if (token !== state.panelToken) return;
+      pages.replaceChildren();
+      for (const data of results) {
+        const section = el("section", { class: "page-block", "aria-label": t("panel.page_heading", { n: data.page.number }) });
+        if (results.length > 1) section.append(el("h4", { i18n: "panel.page_heading", vars: { n: data.page.number } }));
+        if (data.page.method === "ocr") section.append(el("p", { class: "notice small", i18n: "panel.ocr" }));
+        section.append(el("div", { class: "page-text" }, [marked(data.page.text, data.highlights)]));
+        pages.append(section);
+      }
+      if (results[0].file_url) link.href = results[0].file_url;
+      const mark = pages.querySelector("mark");
+      if (mark) {
+        const top = mark.offsetTop - pages.offsetTop - pages.clientHeight / 3;
+        pages.scrollTop = Math.max(0, top);
+      }
+    } catch (err) {
+      if (token !== state.panelToken) return;
+      pages.replaceChildren(el("p", { class: "error", role: "alert", text: t("panel.failed", { msg: err.message }) }));
+    }
+  }
+
+  function setupPanel() {
+    const dialog = $("source-panel");
+    $("close-source").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("click", (ev) => {
+      if (ev.target === dialog) dialog.close();
+    });
+    dialog.addEventListener("close", () => {
+      state.panelToken += 1;
+      const back = state.panelReturn;
+      state.panelReturn = null;
+      if (back && back.isConnected) back.focus();
+    });
+  }
+
+  // -- start ------------------------------------------------------------------------------------------------
+
+  function init() {
+    I.init();
+    setupPanel();
+    const form = $("ask-form");
+    const question = $("question");
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      ask(question.value);
+    });
+    question.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        ask(question.value);
+      }
+    });
+    document.querySelectorAll(".example").forEach((button) =>
+      button.addEventListener("click", () => {
+        question.value = button.textContent;
+        ask(button.textContent);
+      }),
+    );
+    $("new-conversation").addEventListener("click", newConversation);
+    $("clear-filters").addEventListener("click", clearFilters);
+    $("use-parsed").addEventListener("click", useApplied);
+    ["year-from", "year-to", "body-filter", "type-filter"].forEach((id) => $(id).addEventListener("change", updateFilterCount));
+    I.onChange(() => {
+      for (const turn of state.turns) {
+        if (turn.query !== null) renderSearched(turn);
+        if (turn.done && turn.status !== "not_found" && turn.status !== "error") renderSources(turn);
+        if (turn.done && turn.status === "not_found") renderNotFound(turn);
+      }
+      if (state.lastFilters) showApplied(state.lastFilters);
+      updateFilterCount();
+    });
+    updateFilterCount();
+    loadBodies();
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        document.documentElement.style.setProperty("--form-h", form.offsetHeight + 16 + "px");
+      }).observe(form);
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
