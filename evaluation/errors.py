@@ -1,9 +1,9 @@
 """Errors raised by the evaluation.
 
-    EvaluationError
-    ├── BenchmarkError          a benchmark folder is missing or malformed
-    ├── RunFileError            a saved run (JSON) cannot be read
-    └── ServerError             the Arkiv server at --url failed or answered something unexpected
+EvaluationError
+├── BenchmarkError          a benchmark folder is missing or malformed
+├── RunFileError            a saved run (JSON) cannot be read
+└── ServerError             the Arkiv server at --url failed or answered something unexpected
 """
 
 from __future__ import annotations

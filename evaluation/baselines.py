@@ -1,0 +1,408 @@
+"""Retrieval configurations measured side by side, over the same chunks.
+
+- `bm25-plain`: bm25s over the chunks' texts: lower-cased `\w+` tokens, no stemming, no stop words, Lucene
+  BM25 with k1 1.2 and b 0.75, each query term once. On whole passages this reproduces the shared reference
+  figures for SweFAQ and SweQUAD-MC to four decimals.
+- `dense`, `sparse`, `hybrid`: the store's own searches (e5 cosine; Swedish BM25 sparse vectors; RRF of both).
+- `arkiv`: the assistant's search: exact case-number and § lookup, hybrid candidates, second-stage boosts.
+- `llamaindex`: a plain llama-index pipeline: SentenceSplitter over the raw page texts, an in-memory
+  VectorStoreIndex with the same embedder. It chunks the documents itself.
+
+Every configuration returns `relevance.Passage`s, so one set of measures judges them all. This module is the
+adapter for bm25s and (within evaluation/) llama-index.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+import threading
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from assistant.types import Filters, Hit
+from evaluation.dataset import EvalFilters
+from evaluation.relevance import Passage, passage_from_chunk
+from indexer.catalog import Catalog
+from indexer.embed import Embedder
+from indexer.errors import ConfigurationError
+from indexer.schema import Chunk, doc_id_for
+from indexer.sparse import SparseEncoder
+from indexer.store import SearchFilter, SearchMode, Store
+
+logger = logging.getLogger(__name__)
+
+STORE_CONFIGS: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
+ALL_CONFIGS = ("bm25-plain", "dense", "sparse", "hybrid", "arkiv", "llamaindex")
+"""Every configuration, in the order tables show them."""
+FAST_CONFIGS = ("bm25-plain", "dense", "sparse", "hybrid", "arkiv")
+"""The configurations the CI gate runs: all that share the index (llamaindex embeds the corpus again)."""
+
+FILTERED_POOL = 400
+"""Candidates a configuration without native filters ranks before it drops what the filters exclude."""
+
+
+class SearchConfig(Protocol):
+    """One way of retrieving: a name and a search."""
+
+    name: str
+
+    def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]: ...
+
+
+class Searcher(Protocol):
+    """The assistant's search (assistant.service.Assistant.search)."""
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]: ...
+
+
+# --- filters ------------------------------------------------------------------------------------------------
+
+
+def search_filter_for(filters: EvalFilters | None) -> SearchFilter | None:
+    """The store filter for a gold case's filters."""
+    if filters is None:
+        return None
+    return SearchFilter(
+        doc_ids=(doc_id_for(filters.source),) if filters.source else (),
+        doc_types=(filters.doc_type,) if filters.doc_type else (),
+        bodies=(filters.body,) if filters.body else (),
+        year_from=filters.year,
+        year_to=filters.year,
+    )
+
+
+def assistant_filters(filters: EvalFilters | None) -> Filters | None:
+    """The assistant's filters for a gold case's filters."""
+    if filters is None:
+        return None
+    return Filters(
+        year_from=filters.year,
+        year_to=filters.year,
+        body=filters.body,
+        doc_type=filters.doc_type,
+        document=doc_id_for(filters.source) if filters.source else None,
+    )
+
+
+def chunk_year(chunk: Chunk) -> int | None:
+    """The year a chunk is filed under: its own date's, else its document's (as in the store payload)."""
+    return int(chunk.date[:4]) if chunk.date else chunk.meta.year
+
+
+def chunk_matches(chunk: Chunk, filters: EvalFilters | None) -> bool:
+    """Whether a chunk passes the filters, as the store would decide."""
+    if filters is None:
+        return True
+    if filters.source and chunk.doc_id != doc_id_for(filters.source):
+        return False
+    if filters.doc_type and chunk.meta.doc_type != filters.doc_type:
+        return False
+    if filters.body and chunk.meta.body != filters.body:
+        return False
+    return not (filters.year is not None and chunk_year(chunk) != filters.year)
+
+
+# --- embeddings cache ---------------------------------------------------------------------------------------
+
+QUERY_MEMO = 20_000
+"""Query vectors kept in memory by a CachedEmbedder."""
+
+
+class CachedEmbedder:
+    """An embedder that remembers passage vectors on disk, keyed by model and text.
+
+    Benchmarks embed the same passages on every run; at about 5 passages a second that is minutes. With
+    `memo_queries`, query vectors are also remembered in memory (every configuration of a benchmark asks for
+    the same ones); search timings then leave out embedding the query.
+    """
+
+    def __init__(self, inner: Embedder, cache_dir: Path, *, memo_queries: bool = False) -> None:
+        self._inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", inner.model_id)
+        self._path = Path(cache_dir) / "eval-embeddings" / f"{slug}.tsv"
+        self._lock = threading.Lock()
+        self._vectors: dict[str, list[float]] = {}
+        self._queries: dict[str, list[float]] = {}
+        self._memo_queries = memo_queries
+        if self._path.exists():
+            for line in self._path.read_text(encoding="ascii").splitlines():
+                key, _, packed = line.partition("\t")
+                vec = array("f")
+                vec.frombytes(base64.b64decode(packed))
+                if len(vec) == self.dimension:
+                    self._vectors[key] = vec.tolist()
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        keys = [self._key(t) for t in texts]
+        todo = [i for i, key in enumerate(keys) if key not in self._vectors]
+        if todo:
+            fresh = self._inner.embed_documents([texts[i] for i in todo])
+            with self._lock:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                with self._path.open("a", encoding="ascii") as fh:
+                    for i, vec in zip(todo, fresh, strict=True):
+                        self._vectors[keys[i]] = list(vec)
+                        packed = base64.b64encode(array("f", vec).tobytes()).decode("ascii")
+                        fh.write(f"{keys[i]}\t{packed}\n")
+        return [self._vectors[key] for key in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = self._inner.embed_query(text)
+            if self._memo_queries and len(self._queries) < QUERY_MEMO:
+                self._queries[text] = vector
+        return vector
+
+    def count_tokens(self, text: str) -> int:
+        return self._inner.count_tokens(text)
+
+
+# --- configurations -----------------------------------------------------------------------------------------
+
+
+class StoreConfig:
+    """Dense, sparse or hybrid search straight on the store."""
+
+    def __init__(self, mode: SearchMode, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
+        self.name: str = mode
+        self._mode = mode
+        self._store = store
+        self._embedder = embedder
+        self._sparse = sparse
+
+    def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]:
+        dense = self._embedder.embed_query(query) if self._mode in ("dense", "hybrid") else None
+        sparse = self._sparse.encode_query(query) if self._mode in ("sparse", "hybrid") else None
+        found = self._store.search(dense=dense, sparse=sparse, k=k, filt=search_filter_for(filters), mode=self._mode)
+        return [passage_from_chunk(s.chunk) for s in found]
+
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+BM25_TOKEN = r"(?u)\b\w+\b"
+
+
+class Bm25PlainConfig:
+    """bm25s over the chunks, with no stemming and no stop words."""
+
+    name = "bm25-plain"
+
+    def __init__(self, chunks: Sequence[Chunk], text: Callable[[Chunk], str] = lambda c: c.embed_text) -> None:
+        import bm25s
+
+        # bm25s sets its own logger to DEBUG on import, which bypasses the level the entry point chose
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        self._bm25s = bm25s
+        self._chunks = list(chunks)
+        self._model = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        if self._chunks:
+            self._model.index(self._tokenize([text(c) for c in self._chunks]), show_progress=False)
+
+    def _tokenize(self, texts: list[str]) -> list[list[str]]:
+        tokens: list[list[str]] = self._bm25s.tokenize(
+            texts,
+            lower=True,
+            token_pattern=BM25_TOKEN,
+            stopwords=None,
+            stemmer=None,
+            return_ids=False,
+            show_progress=False,
+        )
+        return tokens
+
+    def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]:
+        if not self._chunks:
+            return []
+        words = list(dict.fromkeys(self._tokenize([query])[0]))
+        if not words:
+            return []
+        scores = self._model.get_scores(words)
+        order = sorted(range(len(self._chunks)), key=lambda i: -float(scores[i]))
+        out: list[Passage] = []
+        for i in order:
+            if float(scores[i]) <= 0.0 or len(out) >= k:
+                break
+            if chunk_matches(self._chunks[i], filters):
+                out.append(passage_from_chunk(self._chunks[i]))
+        return out
+
+
+class ArkivConfig:
+    """The assistant's own search, second stage included."""
+
+    name = "arkiv"
+
+    def __init__(self, searcher: Searcher) -> None:
+        self._searcher = searcher
+
+    def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]:
+        hits = self._searcher.search(query, k, assistant_filters(filters))
+        return [passage_from_chunk(h.chunk) for h in hits[:k]]
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document as the llama-index pipeline reads it: pages of raw text and the fields filters look at."""
+
+    doc_id: str
+    source: str
+    title: str
+    pages: tuple[tuple[int, str], ...]
+    doc_type: str = "ovrigt"
+    body: str | None = None
+    year: int | None = None
+
+
+class LlamaIndexConfig:
+    """A plain llama-index pipeline: SentenceSplitter + in-memory VectorStoreIndex, the same embedder.
+
+    One llama-index Document per page (as its PDF reader makes them), the title as the only metadata the
+    embedder sees. Chunk size and overlap are given in llama-index's own (tiktoken) tokens.
+    """
+
+    name = "llamaindex"
+
+    def __init__(
+        self,
+        documents: Iterable[SourceDocument],
+        embedder: Embedder,
+        *,
+        chunk_size: int = 256,
+        chunk_overlap: int = 32,
+    ) -> None:
+        from llama_index.core import Document, VectorStoreIndex
+        from llama_index.core.node_parser import SentenceSplitter
+
+        docs = []
+        for d in documents:
+            for number, text in d.pages:
+                if not text.strip():
+                    continue
+                metadata = {
+                    "title": d.title,
+                    "doc_id": d.doc_id,
+                    "source": d.source,
+                    "page": number,
+                    "doc_type": d.doc_type,
+                    "body": d.body or "",
+                    "year": d.year if d.year is not None else -1,
+                }
+                hidden = [key for key in metadata if key != "title"]
+                docs.append(
+                    Document(
+                        text=text,
+                        metadata=metadata,
+                        excluded_embed_metadata_keys=hidden,
+                        excluded_llm_metadata_keys=hidden,
+                    )
+                )
+        splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        nodes = splitter.get_nodes_from_documents(docs)
+        self.node_count = len(nodes)
+        self._index = VectorStoreIndex(nodes, embed_model=_llama_embedding(embedder))
+        logger.info("llamaindex baseline: %d pages, %d nodes", len(docs), len(nodes))
+
+    def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]:
+        from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
+
+        conditions: list[MetadataFilter | MetadataFilters] = []
+        if filters is not None:
+            if filters.source:
+                conditions.append(MetadataFilter(key="doc_id", value=doc_id_for(filters.source)))
+            if filters.doc_type:
+                conditions.append(MetadataFilter(key="doc_type", value=filters.doc_type))
+            if filters.body:
+                conditions.append(MetadataFilter(key="body", value=filters.body))
+            if filters.year is not None:
+                conditions.append(MetadataFilter(key="year", value=filters.year))
+        retriever = self._index.as_retriever(
+            similarity_top_k=k, filters=MetadataFilters(filters=conditions) if conditions else None
+        )
+        out = []
+        for scored in retriever.retrieve(query):
+            node = scored.node
+            meta: Mapping[str, Any] = node.metadata
+            page = int(meta["page"])
+            out.append(Passage(node.node_id, str(meta["doc_id"]), str(meta["source"]), page, page, node.get_content()))
+        return out
+
+
+def _llama_embedding(embedder: Embedder) -> Any:
+    """The embedder as a llama-index BaseEmbedding (query and passage encodings kept apart)."""
+    from llama_index.core.embeddings import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class ArkivEmbedding(BaseEmbedding):
+        _embedder: Embedder = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.model_id, embed_batch_size=16)
+            self._embedder = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed_query(query)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed_query(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._embedder.embed_documents([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._embedder.embed_documents(texts)
+
+    return ArkivEmbedding(embedder)
+
+
+def gold_configs(
+    names: Sequence[str],
+    *,
+    store: Store,
+    embedder: Embedder,
+    sparse: SparseEncoder,
+    catalog: Catalog,
+    searcher: Searcher,
+    cache_dir: Path,
+    chunk_tokens: int = 256,
+    chunk_overlap: int = 32,
+) -> list[SearchConfig]:
+    """The named configurations over one index: its chunks, its embedder, its catalog's page texts."""
+    configs: list[SearchConfig] = []
+    for name in names:
+        if name == "bm25-plain":
+            configs.append(Bm25PlainConfig(store.scroll(limit=10_000_000)))
+        elif name in STORE_CONFIGS:
+            configs.append(StoreConfig(name, store, embedder, sparse))
+        elif name == "arkiv":
+            configs.append(ArkivConfig(searcher))
+        elif name == "llamaindex":
+            docs = [
+                SourceDocument(
+                    doc_id=e.doc_id,
+                    source=e.source,
+                    title=e.meta.title,
+                    pages=tuple((p.number, p.text) for p in e.pages),
+                    doc_type=e.meta.doc_type,
+                    body=e.meta.body,
+                    year=e.meta.year,
+                )
+                for e in catalog.entries()
+            ]
+            cached = CachedEmbedder(embedder, cache_dir)
+            configs.append(LlamaIndexConfig(docs, cached, chunk_size=chunk_tokens, chunk_overlap=chunk_overlap))
+        else:
+            raise ConfigurationError(f"unknown configuration {name!r}; choose from {', '.join(ALL_CONFIGS)}")
+    return configs
