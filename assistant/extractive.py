@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from assistant.qtype import QuestionType, question_type, swedish_equivalents
 from assistant.types import Hit, Language
 from assistant.verify import default_analyzer, metadata_text, number_terms
+from indexer.casenumbers import display_case_numbers
 from indexer.sentences import normalise_sentence, sentence_spans, split_sentences
 from indexer.sparse import SwedishAnalyzer
 
@@ -880,7 +881,7 @@ def _reference(hit: Hit, core: str, *, with_section: bool) -> tuple[str, list[st
         if len(" ".join(parts).split()) > 12:
             parts = parts[-1:]
         head = ", ".join(parts)
-    details = [case for case in chunk.case_numbers[:2] if case.lower() not in low]
+    details = [case for case in display_case_numbers(chunk.case_numbers)[:2] if case.lower() not in low]
     date = chunk.date or chunk.meta.date
     if date and date not in core and date not in head:
         details.append(date)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.types import Answer, Citation, Hit
+from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk
 
 
@@ -27,17 +28,10 @@ def _location(chunk: Chunk) -> dict[str, Any]:
         "page_end": chunk.page_end,
         "section": chunk.section,
         "paragraph": chunk.paragraph,
-        "case_numbers": _display_cases(chunk.case_numbers),
+        "case_numbers": display_case_numbers(chunk.case_numbers),
         "part": chunk.part,
         "date": chunk.date,
     }
-
-
-def _display_cases(keys: tuple[str, ...]) -> list[str]:
-    """The case numbers a person should see: canonical forms, without the bare keys kept for matching."""
-    full = [k for k in keys if not k[:1].isdigit()]
-    bare = [k for k in keys if k[:1].isdigit() and not any(f.endswith(" " + k) for f in full)]
-    return full + bare
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:

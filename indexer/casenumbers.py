@@ -8,6 +8,7 @@ question meets a chunk tagged "RJL 2022/258".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 __all__ = [
     "case_number_keys",
@@ -158,3 +159,10 @@ def case_number_keys(canonical: str) -> tuple[str, ...]:
     bare = f"{m.group('year')}/{m.group('num')}"
     full = f"{m.group('prefix')} {bare}" if m.group("prefix") else bare
     return (full, bare) if full != bare else (bare,)
+
+
+def display_case_numbers(keys: Sequence[str]) -> list[str]:
+    """The case numbers a person should see: canonical forms, without the bare keys kept for matching."""
+    full = [k for k in keys if not k[:1].isdigit()]
+    bare = [k for k in keys if k[:1].isdigit() and not any(f.endswith(" " + k) for f in full)]
+    return full + bare
