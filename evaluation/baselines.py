@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from indexer.embed import Embedder
 from indexer.errors import ConfigurationError
 from indexer.schema import Chunk, doc_id_for
 from indexer.sparse import SparseEncoder
-from indexer.store import SearchFilter, SearchMode, Store
+from indexer.store import RRF_K, SearchFilter, SearchMode, Store
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ FAST_CONFIGS = ("bm25-plain", "dense", "sparse", "hybrid", "arkiv")
 """The configurations the CI gate runs: all that share the index (llamaindex embeds the corpus again)."""
 
 FILTERED_POOL = 400
-"""Candidates a configuration without native filters ranks before it drops what the filters exclude."""
+"""Candidates the llama-index pipeline ranks before it drops what a year filter excludes."""
 
 
 class SearchConfig(Protocol):
@@ -90,22 +90,12 @@ def assistant_filters(filters: EvalFilters | None) -> Filters | None:
     )
 
 
-def chunk_year(chunk: Chunk) -> int | None:
-    """The year a chunk is filed under: its own date's, else its document's (as in the store payload)."""
-    return int(chunk.date[:4]) if chunk.date else chunk.meta.year
+_YEAR_NAMED = re.compile(r"(?<![\d/:,.])((?:19|20)\d{2})(?![\d/:]|,\d)")
 
 
-def chunk_matches(chunk: Chunk, filters: EvalFilters | None) -> bool:
-    """Whether a chunk passes the filters, as the store would decide."""
-    if filters is None:
-        return True
-    if filters.source and chunk.doc_id != doc_id_for(filters.source):
-        return False
-    if filters.doc_type and chunk.meta.doc_type != filters.doc_type:
-        return False
-    if filters.body and chunk.meta.body != filters.body:
-        return False
-    return not (filters.year is not None and chunk_year(chunk) != filters.year)
+def years_named(text: str) -> set[int]:
+    """Years a text names ("2022", not the "2022" of "RJL 2022/258" or of an amount)."""
+    return {int(y) for y in _YEAR_NAMED.findall(text)}
 
 
 # --- embeddings cache ---------------------------------------------------------------------------------------
@@ -174,7 +164,17 @@ class CachedEmbedder:
 
 
 class StoreConfig:
-    """Dense, sparse or hybrid search straight on the store."""
+    """Dense, sparse or hybrid search on the store.
+
+    The engine orders equal scores in no fixed order (BM25 scores tie often), so two identical searches can
+    rank tied chunks differently, and its fused hybrid ranking moves with them. Here ties are ordered by
+    chunk id, and `hybrid` fuses the store's dense and sparse rankings with the store's reciprocal rank
+    fusion (1 / (RRF_K + rank), `PREFETCH` candidates each) in that fixed order, so that a run measures the
+    same ranking every time.
+    """
+
+    TIE_MARGIN = 20
+    PREFETCH = 50
 
     def __init__(self, mode: SearchMode, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
         self.name: str = mode
@@ -183,11 +183,25 @@ class StoreConfig:
         self._embedder = embedder
         self._sparse = sparse
 
+    def _ranked(self, mode: SearchMode, query: str, k: int, filt: SearchFilter | None) -> list[Chunk]:
+        dense = self._embedder.embed_query(query) if mode == "dense" else None
+        sparse = self._sparse.encode_query(query) if mode == "sparse" else None
+        found = self._store.search(dense=dense, sparse=sparse, k=k + self.TIE_MARGIN, filt=filt, mode=mode)
+        ordered = sorted(found, key=lambda s: (-round(s.score, 6), s.chunk.chunk_id))
+        return [s.chunk for s in ordered[:k]]
+
     def search(self, query: str, k: int, filters: EvalFilters | None = None) -> list[Passage]:
-        dense = self._embedder.embed_query(query) if self._mode in ("dense", "hybrid") else None
-        sparse = self._sparse.encode_query(query) if self._mode in ("sparse", "hybrid") else None
-        found = self._store.search(dense=dense, sparse=sparse, k=k, filt=search_filter_for(filters), mode=self._mode)
-        return [passage_from_chunk(s.chunk) for s in found]
+        filt = search_filter_for(filters)
+        if self._mode != "hybrid":
+            return [passage_from_chunk(c) for c in self._ranked(self._mode, query, k, filt)]
+        fused: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        for mode in ("dense", "sparse"):
+            for rank, chunk in enumerate(self._ranked(mode, query, self.PREFETCH, filt), start=1):
+                fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+                chunks[chunk.chunk_id] = chunk
+        order = sorted(fused, key=lambda cid: (-round(fused[cid], 9), cid))
+        return [passage_from_chunk(chunks[cid]) for cid in order[:k]]
 
 
 BM25_K1 = 1.2
@@ -200,13 +214,23 @@ class Bm25PlainConfig:
 
     name = "bm25-plain"
 
-    def __init__(self, chunks: Sequence[Chunk], text: Callable[[Chunk], str] = lambda c: c.embed_text) -> None:
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        text: Callable[[Chunk], str] = lambda c: c.embed_text,
+        *,
+        allowed: Callable[[EvalFilters], Collection[str]] | None = None,
+    ) -> None:
+        """`allowed` gives the chunk ids a filter lets through (the store's own decision); without it,
+        a filtered search is refused."""
         import bm25s
 
         # bm25s sets its own logger to DEBUG on import, which bypasses the level the entry point chose
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._bm25s = bm25s
         self._chunks = list(chunks)
+        self._allowed = allowed
+        self._allowed_cache: dict[EvalFilters, frozenset[str]] = {}
         self._model = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
         if self._chunks:
             self._model.index(self._tokenize([text(c) for c in self._chunks]), show_progress=False)
@@ -229,13 +253,20 @@ class Bm25PlainConfig:
         words = list(dict.fromkeys(self._tokenize([query])[0]))
         if not words:
             return []
+        passes: frozenset[str] | None = None
+        if filters is not None:
+            if self._allowed is None:
+                raise ConfigurationError("bm25-plain was built without the store, so it cannot apply filters")
+            if filters not in self._allowed_cache:
+                self._allowed_cache[filters] = frozenset(self._allowed(filters))
+            passes = self._allowed_cache[filters]
         scores = self._model.get_scores(words)
-        order = sorted(range(len(self._chunks)), key=lambda i: -float(scores[i]))
+        order = sorted(range(len(self._chunks)), key=lambda i: -float(scores[i]))  # ties in corpus order
         out: list[Passage] = []
         for i in order:
             if float(scores[i]) <= 0.0 or len(out) >= k:
                 break
-            if chunk_matches(self._chunks[i], filters):
+            if passes is None or self._chunks[i].chunk_id in passes:
                 out.append(passage_from_chunk(self._chunks[i]))
         return out
 
@@ -270,7 +301,9 @@ class LlamaIndexConfig:
     """A plain llama-index pipeline: SentenceSplitter + in-memory VectorStoreIndex, the same embedder.
 
     One llama-index Document per page (as its PDF reader makes them), the title as the only metadata the
-    embedder sees. Chunk size and overlap are given in llama-index's own (tiktoken) tokens.
+    embedder sees. Chunk size and overlap are given in llama-index's own (tiktoken) tokens. Document, type
+    and body filters are llama-index metadata filters; a year filter keeps the nodes whose document is from
+    that year or whose text names it, as the store's year filter does for chunks.
     """
 
     name = "llamaindex"
@@ -326,17 +359,22 @@ class LlamaIndexConfig:
                 conditions.append(MetadataFilter(key="doc_type", value=filters.doc_type))
             if filters.body:
                 conditions.append(MetadataFilter(key="body", value=filters.body))
-            if filters.year is not None:
-                conditions.append(MetadataFilter(key="year", value=filters.year))
+        year = filters.year if filters is not None else None
         retriever = self._index.as_retriever(
-            similarity_top_k=k, filters=MetadataFilters(filters=conditions) if conditions else None
+            similarity_top_k=FILTERED_POOL if year is not None else k,
+            filters=MetadataFilters(filters=conditions) if conditions else None,
         )
         out = []
         for scored in retriever.retrieve(query):
             node = scored.node
             meta: Mapping[str, Any] = node.metadata
+            text = node.get_content()
+            if year is not None and int(meta["year"]) != year and year not in years_named(text):
+                continue
             page = int(meta["page"])
-            out.append(Passage(node.node_id, str(meta["doc_id"]), str(meta["source"]), page, page, node.get_content()))
+            out.append(Passage(node.node_id, str(meta["doc_id"]), str(meta["source"]), page, page, text))
+            if len(out) == k:
+                break
         return out
 
 
@@ -383,7 +421,11 @@ def gold_configs(
     configs: list[SearchConfig] = []
     for name in names:
         if name == "bm25-plain":
-            configs.append(Bm25PlainConfig(store.scroll(limit=10_000_000)))
+
+            def allowed(filters: EvalFilters) -> list[str]:
+                return [c.chunk_id for c in store.scroll(search_filter_for(filters), limit=10_000_000)]
+
+            configs.append(Bm25PlainConfig(store.scroll(limit=10_000_000), allowed=allowed))
         elif name in STORE_CONFIGS:
             configs.append(StoreConfig(name, store, embedder, sparse))
         elif name == "arkiv":

@@ -125,7 +125,9 @@ def test_filters_travel_in_the_api_shape(server: tuple[str, FakeAssistant]) -> N
 
     url, fake = server
     HttpAssistant(url).search("stöd", 5, EvalFilters(doc_type="kallelse", year=2022, source=DOC))
-    assert fake.filters[-1] == Filters(year_from=2022, year_to=2022, doc_type="kallelse", document="004_c9f51c72f4352da0")
+    assert fake.filters[-1] == Filters(
+        year_from=2022, year_to=2022, doc_type="kallelse", document="004_c9f51c72f4352da0"
+    )
 
 
 def test_cli_eval_url_writes_a_report(server: tuple[str, FakeAssistant], tmp_path: Path) -> None:
