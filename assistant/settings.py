@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
+from pydantic_core import PydanticUndefined
 
 from indexer.settings import IndexSettings
 
@@ -50,6 +54,32 @@ class AssistantSettings(IndexSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", description="Base URL of the Slack Web API (tests and staging point it at a fake)."
     )
+    # -- who may see what (assistant/access.py) --
+    auth: Literal["none", "proxy"] = Field(
+        "none",
+        description="`proxy`: trust X-Forwarded-User and X-Forwarded-Groups from the reverse proxy (oauth2-proxy); "
+        "`none`: ignore them. Unidentified users see public documents only.",
+    )
+    tokens_file: Path | None = Field(
+        None, description="TOML file of API tokens (SHA-256 hashes, with a name and groups each); see `arkiv token`."
+    )
+    admin_group: str = Field("arkiv-admin", description="Group whose members may export feedback.")
+    slack_user_groups: dict[str, list[str]] = Field(
+        default_factory=dict, description='Slack user id to access groups, as JSON: `{"U123": ["hr"]}`.'
+    )
+    slack_channel_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Private Slack channel id to the access groups all its members may see, as JSON. "
+        "Public channels only ever see public documents.",
+    )
+    audit_dir: str = Field("audit", description="Folder under ARKIV_DATA_DIR for the audit log (who asked, what was shown).")
+    log_questions: bool = Field(
+        False, description="Also write the questions' text to the audit log (they may hold personal data)."
+    )
+    retention_days: int = Field(
+        90, ge=1, description="Days that feedback and audit logs are kept; older ones are deleted."
+    )
+    api_docs: bool = Field(False, description="Serve the OpenAPI schema and /docs.")
 
 
 def settings_table() -> str:
@@ -60,6 +90,11 @@ def settings_table() -> str:
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
             env = str(alias.choices[0])
-        default = "" if field.default is None else f"`{field.default}`"
+        if field.default is None:
+            default = ""
+        elif field.default is PydanticUndefined:
+            default = f"`{field.default_factory()}`" if field.default_factory else ""  # type: ignore[call-arg]
+        else:
+            default = f"`{field.default}`"
         rows.append(f"| `{env}` | {default} | {field.description} |")
     return "\n".join(rows)
