@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from indexer.schema import Chunk
+from indexer.schema import Chunk, Unit
 from indexer.store import SearchFilter
 
 Status = Literal["answered", "not_found"]
@@ -50,13 +50,32 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class UnitHit:
+    """An answer unit of a hit, scored against the question from its stored vectors; rank 1 is the best."""
+
+    unit: Unit
+    dense: float
+    """Cosine of the unit's stored dense vector and the query's."""
+    sparse: float
+    """Dot product of the unit's stored sparse vector (IDF-weighted) and the query's."""
+    rank: int
+
+
+@dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk, ranked. `reason` says how it was found (hybrid, case_number, paragraph, neighbour, list)."""
+    """A retrieved chunk, ranked. `reason` says how it was found (hybrid, case_number, paragraph, neighbour, list).
+
+    `score` is the reranker's score (higher is better; comparable across questions, for "not found"
+    calibration). `dense` and `sparse` are the chunk's raw scores where the search produced them.
+    """
 
     chunk: Chunk
     score: float
     rank: int
     reason: str = "hybrid"
+    units: tuple[UnitHit, ...] = ()
+    dense: float | None = None
+    sparse: float | None = None
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ def chunk_blocks(
             part=p.block.part,
             date=p.block.date or doc.meta.date,
             content_hash=doc.content_hash,
+            extra={"page_breaks": list(p.page_breaks)} if p.page_breaks else {},
         )
         for n, p in enumerate(pieces)
     ]
@@ -84,10 +85,20 @@ def chunk_blocks(
 
 
 class _Piece:
-    __slots__ = ("block", "case_keys", "page_end", "page_start", "text")
+    __slots__ = ("block", "case_keys", "page_breaks", "page_end", "page_start", "text")
 
-    def __init__(self, block: Block, text: str, page_start: int, page_end: int, case_keys: tuple[str, ...]):
+    def __init__(
+        self,
+        block: Block,
+        text: str,
+        page_start: int,
+        page_end: int,
+        case_keys: tuple[str, ...],
+        page_breaks: tuple[int, ...] = (),
+    ):
         self.block = block
+        self.page_breaks = page_breaks
+        """Offsets in ``text`` where a new page begins (for the page of each answer unit)."""
         self.text = text
         self.page_start = page_start
         self.page_end = page_end
@@ -110,6 +121,16 @@ def _rows_text(rows: Sequence[Block]) -> str:
         prev_first = first if sep else None
         parts.append(t)
     return "\n".join(parts)
+
+
+def _page_breaks(raw: str) -> tuple[int, ...]:
+    """Where each page break of ``raw`` falls in its cleaned text."""
+    out = []
+    pos = raw.find(PAGE_BREAK)
+    while pos >= 0:
+        out.append(len(_clean(raw[:pos])))
+        pos = raw.find(PAGE_BREAK, pos + 1)
+    return tuple(out)
 
 
 def _clean(text: str) -> str:
@@ -213,7 +234,8 @@ class _Chunker:
                 p1 = min(max(p1, p0), block.page_end)
             clean = _clean(raw)
             if clean:
-                out.append(_Piece(block, clean, p0, p1, self._case_keys(block, clean)))
+                breaks = _page_breaks(raw) if p1 > p0 else ()
+                out.append(_Piece(block, clean, p0, p1, self._case_keys(block, clean), breaks))
         return out
 
     def _fit(self, head: str, text: str, budget: int, depth: int = 0) -> list[str]:

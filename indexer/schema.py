@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: answer units (sentences, list items, table rows, decision items) are stored beside their chunks."""
 
 PageMethod = Literal["text", "ocr", "skipped"]
 BlockKind = Literal["prose", "table_row", "paragraph"]
+UnitKind = Literal["sentence", "list_item", "table_row", "decision_item"]
 
 DOC_TYPES = (
     "protokoll",
@@ -141,6 +143,38 @@ class Chunk:
         if self.section and self.section != self.meta.title:
             head.append(self.section)
         return " — ".join(head) + "\n" + self.text
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An answer unit of a chunk: one sentence, list item, table row or item of a § decision.
+
+    Its text is exactly a slice of its chunk's text (``chunk.text[start:end] == text``), so a citation can
+    quote it verbatim and the page view can highlight it.
+    """
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    """Position among its chunk's units, 0-based."""
+    kind: UnitKind
+    text: str
+    start: int
+    end: int
+    page: int
+    paragraph: str | None
+    case_numbers: tuple[str, ...]
+    """Case numbers the unit itself names (canonical), else those of its chunk."""
+    date: str | None
+    """The chunk's date (the meeting date of its § or the document's date)."""
+
+    @property
+    def unit_id(self) -> str:
+        return f"{self.chunk_id}/{self.ordinal}"
+
+    @property
+    def point_id(self) -> str:
+        return str(uuid.uuid5(_POINT_NAMESPACE, self.unit_id))
 
 
 def point_id_for(chunk_id: str) -> str:
