@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import string
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -19,8 +20,9 @@ from assistant.types import Hit
 
 logger = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
-"""The templates shipped with Arkiv."""
+PROMPTS_DIR = Path(str(files("assistant") / "prompt_files"))
+"""The templates shipped with Arkiv: the top-level prompts/ folder, reached through the link
+assistant/prompt_files -> ../prompts, which a built wheel carries as package data (assistant/prompt_files/*.yaml)."""
 
 
 class PromptTemplate(BaseModel):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluation.errors import RunFileError
+from evaluation.errors import EvaluationError, RunFileError
 from evaluation.run import AnswerScores, EvalRun, RetrievalScores
 
 if TYPE_CHECKING:
@@ -313,7 +313,10 @@ def load_bench(path: Path | str) -> list[BenchResult]:
 
 
 def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as ex:  # an optional extra: say how to get it
+        raise EvaluationError("the report's plots need matplotlib: pip install 'arkiv[eval]'") from ex
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 

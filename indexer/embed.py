@@ -78,7 +78,13 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str | None = None, batch_size: int = 16) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as ex:  # an optional extra: say how to get it
+            raise ConfigurationError(
+                "ARKIV_EMBED_BACKEND=sentence-transformers needs the optional extra: "
+                "pip install torch==2.13.0 'arkiv[sentence-transformers]'"
+            ) from ex
 
         if model is None:
             bundled = bundled_minilm_path()
