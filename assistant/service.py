@@ -17,6 +17,7 @@ from assistant.extractive import ExtractiveAnswerer
 from assistant.qtype import detect_language, question_type
 from assistant.query import ParsedQuestion, carried_filters, is_follow_up, parse_question, rewrite_follow_up
 from assistant.retrieve import Reranker, Retriever
+from assistant.serialize import hit_json
 from assistant.settings import AssistantSettings
 from assistant.types import Answer, Filters, Hit, Language
 from assistant.verify import verify
@@ -31,7 +32,8 @@ MAX_QUESTION_CHARS = 2000
 LIST_TYPES = ("list",)
 Event = tuple[str, Any]
 """A streamed event: ("meta", {...}), ("text", str), ("reset", str): discard the text so far, ("notice", str),
-("answer", Answer)."""
+("answer", Answer); after meta,
+("sources", [hit_json, ...]): the passages found, as soon as retrieval is done."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class Assistant:
         plan = self.plan(question, history, filters)
         hits, applied = self.retrieve(plan)
         yield "meta", {"query": plan.query, "filters": applied.to_dict(), "language": plan.language}
+        yield "sources", [hit_json(h) for h in hits]  # the web page fills its source panel before the answer
         if _best(hits) < self.settings.not_found_threshold:
             answer = self._not_found(plan, applied, hits)
             yield "text", answer.text
