@@ -11,13 +11,21 @@ import yaml
 
 from evaluation.dataset import (
     CATEGORIES,
+    GOLD_DIR,
+    MIN_TEST_SHARE,
     EvalCase,
     Evidence,
     GoldSetError,
+    Turn,
+    assign_splits,
     contains_fact,
+    conversation,
     load_gold,
     normalise_fact,
+    read_gold_file,
+    split_problems,
     validate_gold,
+    write_splits,
 )
 from indexer.schema import DOC_TYPES, DocumentMeta
 from indexer.sidecar import read_sidecar
@@ -273,3 +281,142 @@ def test_every_bundled_document_has_a_sidecar_that_makes_document_meta() -> None
 def test_corpus_texts_are_the_shared_seeds_unchanged() -> None:
     for seed in sorted(SEEDS.glob("*.txt")):
         assert (CORPUS / seed.name).read_bytes() == seed.read_bytes(), seed.name
+
+
+# -- splits, conversations, twins --------------------------------------------------------------------
+
+
+def test_every_case_carries_the_split_its_seeded_hash_gives() -> None:
+    read = read_gold_file(GOLD_DIR / "gold.yaml")
+    assert read is not None and read.split_seed is not None
+    expected = assign_splits(read.cases, read.split_seed)
+    assert {c.id: c.split for c in read.cases} == expected
+
+
+def test_the_test_split_is_large_enough_and_holds_every_kind_of_case(gold: list[EvalCase]) -> None:
+    assert split_problems(gold) == []
+    test = [c for c in gold if c.split == "test"]
+    assert len(test) / len(gold) >= MIN_TEST_SHARE
+    assert {c.category for c in test} == {c.category for c in gold}
+
+
+def test_conversations_carry_their_earlier_turns_in_order(gold: list[EvalCase]) -> None:
+    by_id = {c.id: c for c in gold}
+    for case in gold:
+        if case.follow_up_of is None:
+            continue
+        chain = conversation(case, gold)
+        assert chain[-1] is case and chain[0].follow_up_of is None
+        assert [t.case_id for t in case.history] == [c.id for c in chain[:-1]]
+        assert [t.question for t in case.history] == [c.question for c in chain[:-1]]
+        assert case.split == by_id[case.follow_up_of].split
+        assert case.group == chain[0].group
+
+
+def _write(path: Path, cases: list[dict[str, object]], **top: object) -> Path:
+    path.write_text(yaml.safe_dump({"version": 1, **top, "cases": cases}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _raw(id: str, **changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": id,
+        "question": "Vad beviljades?",
+        "language": "sv",
+        "category": "unanswerable",
+        "user_group": "staff",
+        "answerable": False,
+        "reference_answer": "Det framgår inte.",
+    }
+    return {**base, **changes}
+
+
+def test_a_three_turn_conversation_resolves_from_follow_up_of_and_from_inline_history(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path / "g.yaml",
+        [
+            _raw("a", question="Vad fick Smålands Turism?", reference_answer="2 000 000 kr."),
+            _raw("b", question="Och året före?", category="follow_up", follow_up_of="a"),
+            _raw("c", question="Vem beslutade det?", category="follow_up", follow_up_of="b"),
+            _raw(
+                "d",
+                question="Och vem beslutade?",
+                category="follow_up",
+                history=[{"question": "Vad fick de?", "answer": "Mycket."}, {"question": "När?"}],
+            ),
+        ],
+    )
+    cases = {c.id: c for c in load_gold(file)}
+    assert cases["c"].history == (
+        Turn("Vad fick Smålands Turism?", "2 000 000 kr.", "a"),
+        Turn("Och året före?", "Det framgår inte.", "b"),
+    )
+    assert cases["c"].turns == 3 and cases["a"].turns == 1
+    assert cases["d"].history == (Turn("Vad fick de?", "Mycket."), Turn("När?"))
+    assert validate_gold(list(cases.values()), tmp_path) == []
+
+
+def test_a_conversation_is_never_split_between_train_and_test(tmp_path: Path) -> None:
+    cases = [_raw(f"q{n}") for n in range(40)]
+    cases += [_raw(f"f{n}", category="follow_up", follow_up_of=f"q{n}") for n in range(40)]
+    file = _write(tmp_path / "g.yaml", cases)
+    loaded = load_gold(file)
+    splits = assign_splits(loaded, seed=3)
+    assert {splits[f"q{n}"] == splits[f"f{n}"] for n in range(40)} == {True}
+    assert 0 < sum(s == "test" for s in splits.values()) < len(splits)
+
+
+def test_write_splits_puts_the_hashed_split_into_the_file(tmp_path: Path) -> None:
+    file = _write(tmp_path / "g.yaml", [_raw(f"q{n}", category="unanswerable") for n in range(30)])
+    splits = write_splits(file, seed=5)
+    read = read_gold_file(file)
+    assert read is not None and read.split_seed == 5
+    assert {c.id: c.split for c in read.cases} == splits
+    assert write_splits(file) == splits
+
+
+def test_a_file_with_a_split_seed_needs_a_split_on_every_case(tmp_path: Path) -> None:
+    file = _write(tmp_path / "g.yaml", [_raw("a", split="test"), _raw("b")], split_seed=1)
+    with pytest.raises(GoldSetError, match="without split: b"):
+        load_gold(file)
+
+
+def test_follow_ups_and_twins_that_break_their_pairing_are_reported(tiny_corpus: Path) -> None:
+    cases = [
+        _case(id="sv1"),
+        _case(id="en1", language="en", english_twin_of="sv1", question="What was granted?"),
+        _case(id="en2", language="en", english_twin_of="nope"),
+        _case(id="en3", language="en", english_twin_of="sv1", split="test"),
+        _case(id="en4", english_twin_of="sv1"),
+        _case(id="f1", category="follow_up", follow_up_of="sv1", split="test"),
+        _case(id="u1", answerable=False, category="unanswerable", evidence=(), must_contain=(), tags=("scanned",)),
+        _case(id="x1", tags=("tempting",)),
+    ]
+    problems = validate_gold(cases, tiny_corpus)
+    expected = [
+        "en2: english_twin_of 'nope' is not a case",
+        "en3: in the test split but its twin 'sv1' is not",
+        "en4: an English twin must be in English",
+        "f1: in the test split but follows 'sv1' in another",
+        "u1: tags scanned and broken_text_layer are for answerable cases",
+        "x1: tags tempting and opinion are for unanswerable cases",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+    assert not any(p.startswith("en1") for p in problems)
+
+
+def test_groups_default_to_the_evidence_document() -> None:
+    assert _case().group == "doc.txt"
+    assert _case(group_id="elsewhere").group == "elsewhere"
+    unanswerable = _case(id="u", answerable=False, category="unanswerable", evidence=(), must_contain=())
+    assert unanswerable.group == "case:u"
+
+
+def test_load_gold_keeps_the_sets_apart(tmp_path: Path) -> None:
+    _write(tmp_path / "a.yaml", [_raw("q1")])
+    _write(tmp_path / "b.yaml", [_raw("q2")], set="real_pdfs")
+    assert [c.id for c in load_gold(tmp_path)] == ["q1"]
+    assert [c.id for c in load_gold(tmp_path, gold_set="real_pdfs")] == ["q2"]
+    assert [c.gold_set for c in load_gold(tmp_path, gold_set="all")] == ["corpus", "real_pdfs"]
+    assert [c.id for c in load_gold(tmp_path / "b.yaml")] == ["q2"]
