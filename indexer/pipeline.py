@@ -21,11 +21,12 @@ from indexer.errors import UnreadableDocument
 from indexer.load import SUPPORTED_SUFFIXES, load_pages
 from indexer.metadata import infer_metadata
 from indexer.ocr import Ocr
-from indexer.schema import SCHEMA_VERSION, Document, doc_id_for
+from indexer.schema import SCHEMA_VERSION, Chunk, Document, doc_id_for
 from indexer.sidecar import is_sidecar, read_sidecar, sidecar_bytes
-from indexer.sparse import SparseEncoder
-from indexer.store import DocumentState, Store, StoredPoint
+from indexer.sparse import SparseEncoder, SparseVector
+from indexer.store import DocumentState, Store, StoredPoint, StoredUnit
 from indexer.structure import segment
+from indexer.units import split_units
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class IndexReport:
     removed: int = 0
     chunks: int = 0
     chunks_embedded: int = 0
+    units: int = 0
+    """Answer units stored beside the chunks of the documents indexed in this run."""
+    units_embedded: int = 0
+    """Units that got their own dense vector (the rest share their chunk's: table rows, whole-chunk units)."""
     pages_text: int = 0
     pages_ocr: int = 0
     pages_skipped: int = 0
@@ -110,6 +115,8 @@ class Indexer:
         self.catalog = catalog
         self.ocr = ocr
         self.options = options
+        self.units_stored = 0
+        self.units_embedded = 0
 
     def load(self, path: Path, root: Path) -> Document:
         """Read one file into a Document (raises UnreadableDocument)."""
@@ -142,10 +149,36 @@ class Indexer:
             batch = chunks[i : i + UPSERT_BATCH]
             dense = self.embedder.embed_documents([c.embed_text for c in batch])
             sparse = self.sparse.encode_documents([c.embed_text for c in batch])
-            self.store.upsert(
-                [StoredPoint(c, d, s, doc_chunks=len(chunks)) for c, d, s in zip(batch, dense, sparse, strict=True)]
-            )
+            points = [
+                StoredPoint(c, d, s, doc_chunks=len(chunks), units=self._units(c, d, s))
+                for c, d, s in zip(batch, dense, sparse, strict=True)
+            ]
+            self.store.upsert(points)
         return len(chunks)
+
+    def _units(self, chunk: Chunk, dense: Sequence[float], sparse: SparseVector) -> tuple[StoredUnit, ...]:
+        """A chunk's answer units with their vectors.
+
+        A unit that is the whole chunk shares the chunk's vectors; a table row shares the chunk's dense vector
+        (its numbers and labels are matched by its own sparse vector; embedding every row would double the
+        indexing time for little); every other unit is embedded on its own, shortest first to batch well.
+        """
+        units = split_units(chunk)
+        if not units:
+            return ()
+        whole = [u.start == 0 and u.end == len(chunk.text) for u in units]
+        own = [i for i, u in enumerate(units) if not whole[i] and u.kind != "table_row"]
+        own.sort(key=lambda i: len(units[i].text))
+        vectors: dict[int, Sequence[float]] = {}
+        if own:
+            embedded = self.embedder.embed_documents([_unit_text(units[i].text) for i in own])
+            vectors = dict(zip(own, embedded, strict=True))
+        sparse_own = self.sparse.encode_documents([_unit_text(u.text) for u in units])
+        self.units_stored += len(units)
+        self.units_embedded += len(own)
+        return tuple(
+            StoredUnit(u, vectors.get(i, dense), sparse if whole[i] else sparse_own[i]) for i, u in enumerate(units)
+        )
 
     def run(
         self,
@@ -176,7 +209,14 @@ class Indexer:
                     report.removed += 1
                     logger.info("removed %s: no longer in %s", entry.source, base)
         self.store.flush()
+        # -- case index (indexer/cases.py): each case number's steps, rebuilt from what the store holds --
+        from indexer.cases import CASES_FILE, write_case_index
+
+        write_case_index(self.store, self.catalog.folder.parent / CASES_FILE)
+        # -- end case index --
         report.chunks = self.store.count()
+        report.units = self.units_stored
+        report.units_embedded = self.units_embedded
         report.seconds = time.perf_counter() - started
         return report
 
@@ -223,6 +263,10 @@ class Indexer:
         report.chunks_embedded += n
         _count_pages(report, entry)
         logger.info("indexed %s: %d pages, %d chunks", source, len(doc.pages), n)
+
+
+def _unit_text(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _count_pages(report: IndexReport, entry: CatalogEntry) -> None:

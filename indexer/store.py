@@ -6,6 +6,12 @@
 
 Both hold one dense vector ("dense", cosine) and one sparse vector ("sparse", IDF modifier) per chunk, with the
 flat payload of `schema.chunk_to_payload`. Hybrid search fuses dense and sparse candidates with RRF inside Qdrant.
+
+Answer units (`schema.Unit`) are points of the same collection, keyed to their chunk: payload `level` "unit",
+the chunk's filterable fields (so every filter, access included, applies to them alike) and the unit's own
+fields. One collection keeps a document's chunks and units under one delete and one manifest; chunk searches
+carry `level = "chunk"`. `score` gives the raw dense and sparse scores of given chunks or of their units,
+from the stored vectors.
 The collection carries a manifest (embedding model, dimension, schema version); opening it with another is a
 `CollectionMismatch`.
 """
@@ -20,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from indexer.errors import CollectionMismatch, StoreLocked
-from indexer.schema import SCHEMA_VERSION, Chunk, chunk_to_payload, payload_to_chunk
+from indexer.schema import SCHEMA_VERSION, Chunk, Unit, chunk_to_payload, payload_to_chunk
 from indexer.settings import IndexSettings
 from indexer.sparse import SparseVector
 
@@ -29,10 +35,13 @@ logger = logging.getLogger(__name__)
 DENSE = "dense"
 SPARSE = "sparse"
 RRF_K = 60
-KEYWORD_FIELDS = ("doc_id", "doc_type", "body", "case_numbers", "paragraph", "access_groups", "source", "kind")
+KEYWORD_FIELDS = (
+    "doc_id", "doc_type", "body", "case_numbers", "paragraph", "access_groups", "source", "kind", "level", "chunk_id",
+)
 INTEGER_FIELDS = ("year", "years", "date_num", "ordinal")
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
+Level = Literal["chunk", "unit"]
 
 
 @dataclass(frozen=True)
@@ -119,12 +128,30 @@ class DocumentState:
 
 
 @dataclass(frozen=True)
+class StoredUnit:
+    unit: Unit
+    dense: Sequence[float]
+    sparse: SparseVector
+
+
+@dataclass(frozen=True)
 class StoredPoint:
     chunk: Chunk
     dense: Sequence[float]
     sparse: SparseVector
     doc_chunks: int = 0
     """How many chunks the document has in all; lets a run tell a half-written document from a whole one."""
+    units: tuple[StoredUnit, ...] = ()
+
+
+@dataclass(frozen=True)
+class PointScores:
+    """Raw scores of one stored chunk or unit against a query: cosine and IDF-weighted sparse dot product."""
+
+    chunk: Chunk | None
+    unit: Unit | None
+    dense: float
+    sparse: float
 
 
 class Store(Protocol):
@@ -151,6 +178,16 @@ class Store(Protocol):
         prefetch: int = 50,
     ) -> list[ScoredChunk]: ...
 
+    def score(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        chunk_ids: Sequence[str],
+        level: Level = "chunk",
+        filt: SearchFilter | None = None,
+    ) -> list[PointScores]: ...
+
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]: ...
 
     def count(self, filt: SearchFilter | None = None) -> int: ...
@@ -162,7 +199,84 @@ def _payload(point: StoredPoint) -> dict[str, Any]:
     payload = chunk_to_payload(point.chunk)
     payload["doc_chunks"] = point.doc_chunks
     payload["date_num"] = _date_num(point.chunk.date)
+    payload["level"] = "chunk"
     return payload
+
+
+_UNIT_DROPPED = ("text", "extra", "doc_chunks")
+
+
+def _unit_payload(point: StoredPoint, su: StoredUnit) -> dict[str, Any]:
+    """A unit's payload: its chunk's filterable fields (not its text) and the unit's own."""
+    payload = {k: v for k, v in _payload(point).items() if k not in _UNIT_DROPPED}
+    u = su.unit
+    payload.update(
+        level="unit",
+        unit_ordinal=u.ordinal,
+        unit_kind=u.kind,
+        unit_text=u.text,
+        unit_start=u.start,
+        unit_end=u.end,
+        unit_page=u.page,
+        unit_case_numbers=list(u.case_numbers),
+        unit_date=u.date,
+    )
+    return payload
+
+
+def payload_to_unit(payload: dict[str, Any]) -> Unit:
+    return Unit(
+        chunk_id=payload["chunk_id"],
+        doc_id=payload["doc_id"],
+        ordinal=int(payload["unit_ordinal"]),
+        kind=payload["unit_kind"],
+        text=payload["unit_text"],
+        start=int(payload["unit_start"]),
+        end=int(payload["unit_end"]),
+        page=int(payload["unit_page"]),
+        paragraph=payload.get("paragraph"),
+        case_numbers=tuple(payload.get("unit_case_numbers") or ()),
+        date=payload.get("unit_date"),
+    )
+
+
+def _level_conditions(level: Level | None, chunk_ids: Sequence[str] | None = None) -> list[tuple[str, str, Any]]:
+    out: list[tuple[str, str, Any]] = []
+    if level is not None:
+        out.append(("level", "any", [level]))
+    if chunk_ids is not None:
+        out.append(("chunk_id", "any", list(chunk_ids)))
+    return out
+
+
+def _merge_scores(
+    level: Level, dense_hits: list[tuple[dict[str, Any], float]], sparse_hits: list[tuple[dict[str, Any], float]]
+) -> list[PointScores]:
+    """Dense and sparse results of the same points as one list; a point the sparse side missed scores 0 there."""
+    def key(p: dict[str, Any]) -> tuple[str, int]:
+        return (p["chunk_id"], int(p.get("unit_ordinal", -1)))
+
+    payloads: dict[tuple[str, int], dict[str, Any]] = {}
+    dense: dict[tuple[str, int], float] = {}
+    sparse: dict[tuple[str, int], float] = {}
+    for p, s in dense_hits:
+        payloads[key(p)] = p
+        dense[key(p)] = s
+    for p, s in sparse_hits:
+        payloads[key(p)] = p
+        sparse[key(p)] = s
+    out = []
+    for k in sorted(payloads):
+        p = payloads[k]
+        out.append(
+            PointScores(
+                chunk=payload_to_chunk(p) if level == "chunk" else None,
+                unit=payload_to_unit(p) if level == "unit" else None,
+                dense=dense.get(k, 0.0),
+                sparse=sparse.get(k, 0.0),
+            )
+        )
+    return out
 
 
 def _states(payloads: Iterator[dict[str, Any]]) -> dict[str, DocumentState]:
@@ -222,12 +336,15 @@ class EdgeStore:
                 raise StoreLocked(f"{self._path} is in use by another Arkiv process (stop `arkiv serve` first)") from ex
             raise
 
-    def _filter(self, filt: SearchFilter | None) -> Any:
-        if filt is None or filt.is_empty():
+    def _filter(
+        self, filt: SearchFilter | None, level: Level | None = "chunk", chunk_ids: Sequence[str] | None = None
+    ) -> Any:
+        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids)
+        if not conditions:
             return None
         q = self._q
         must = []
-        for key, kind, value in filt.conditions():
+        for key, kind, value in conditions:
             if kind == "any":
                 must.append(q.FieldCondition(key=key, match=q.MatchAny(any=value)))
             else:
@@ -248,11 +365,25 @@ class EdgeStore:
             )
             for p in points
         ]
+        batch.extend(
+            q.Point(
+                id=u.unit.point_id,
+                vector={
+                    DENSE: list(u.dense),
+                    SPARSE: q.SparseVector(indices=list(u.sparse.indices), values=list(u.sparse.values)),
+                },
+                payload=_unit_payload(p, u),
+            )
+            for p in points
+            for u in p.units
+        )
         if batch:
             self._shard.update(q.UpdateOperation.upsert_points(batch))
 
     def delete_document(self, doc_id: str) -> None:
-        self._shard.update(self._q.UpdateOperation.delete_points_by_filter(self._filter(SearchFilter(doc_ids=(doc_id,)))))
+        self._shard.update(
+            self._q.UpdateOperation.delete_points_by_filter(self._filter(SearchFilter(doc_ids=(doc_id,)), level=None))
+        )
 
     def _payloads(self, filt: SearchFilter | None, fields: list[str] | bool = True) -> Iterator[dict[str, Any]]:
         q = self._q
@@ -307,6 +438,33 @@ class EdgeStore:
                 with_payload=True,
             )
         return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)]
+
+    def score(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        chunk_ids: Sequence[str],
+        level: Level = "chunk",
+        filt: SearchFilter | None = None,
+    ) -> list[PointScores]:
+        if not chunk_ids:
+            return []
+        q = self._q
+        f = self._filter(filt, level=level, chunk_ids=chunk_ids)
+        limit = len(chunk_ids) if level == "chunk" else 10_000
+        sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
+        queries = [
+            q.Query.Nearest(list(dense), using=DENSE) if dense is not None else None,
+            q.Query.Nearest(q.SparseVector(indices=list(sparse.indices), values=list(sparse.values)), using=SPARSE)
+            if sparse is not None and sparse.indices
+            else None,
+        ]
+        for i, query in enumerate(queries):
+            if query is not None:
+                request = q.QueryRequest(limit=limit, query=query, filter=f, with_payload=True)
+                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in self._shard.query(request)]
+        return _merge_scores(level, sides[0], sides[1])
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []
@@ -373,12 +531,15 @@ class ClientStore:
         for name in INTEGER_FIELDS:
             self._client.create_payload_index(self._collection, name, m.PayloadSchemaType.INTEGER)
 
-    def _filter(self, filt: SearchFilter | None) -> Any:
-        if filt is None or filt.is_empty():
+    def _filter(
+        self, filt: SearchFilter | None, level: Level | None = "chunk", chunk_ids: Sequence[str] | None = None
+    ) -> Any:
+        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids)
+        if not conditions:
             return None
         m = self._m
         must: list[Any] = []
-        for key, kind, value in filt.conditions():
+        for key, kind, value in conditions:
             if kind == "any":
                 must.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
             else:
@@ -399,13 +560,25 @@ class ClientStore:
             )
             for p in points
         ]
+        batch.extend(
+            m.PointStruct(
+                id=u.unit.point_id,
+                vector={
+                    DENSE: list(u.dense),
+                    SPARSE: m.SparseVector(indices=list(u.sparse.indices), values=list(u.sparse.values)),
+                },
+                payload=_unit_payload(p, u),
+            )
+            for p in points
+            for u in p.units
+        )
         if batch:
             self._client.upsert(self._collection, points=batch, wait=True)
 
     def delete_document(self, doc_id: str) -> None:
         self._client.delete(
             self._collection,
-            points_selector=self._m.FilterSelector(filter=self._filter(SearchFilter(doc_ids=(doc_id,)))),
+            points_selector=self._m.FilterSelector(filter=self._filter(SearchFilter(doc_ids=(doc_id,)), level=None)),
             wait=True,
         )
 
@@ -461,6 +634,33 @@ class ClientStore:
                 limit=k,
             )
         return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in res.points]
+
+    def score(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        chunk_ids: Sequence[str],
+        level: Level = "chunk",
+        filt: SearchFilter | None = None,
+    ) -> list[PointScores]:
+        if not chunk_ids:
+            return []
+        m = self._m
+        f = self._filter(filt, level=level, chunk_ids=chunk_ids)
+        limit = len(chunk_ids) if level == "chunk" else 10_000
+        requests = []
+        if dense is not None:
+            requests.append((0, m.QueryRequest(query=list(dense), using=DENSE, filter=f, limit=limit, with_payload=True)))
+        if sparse is not None and sparse.indices:
+            vec = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
+            requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=True)))
+        sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
+        if requests:
+            results = self._client.query_batch_points(self._collection, requests=[r for _, r in requests])
+            for (i, _), res in zip(requests, results, strict=True):
+                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in res.points]
+        return _merge_scores(level, sides[0], sides[1])
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []

@@ -1,0 +1,115 @@
+"""Answer units in the store: stored beside their chunks, filtered alike, scored from their stored vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qdrant_client import QdrantClient
+
+from indexer.schema import Chunk
+from indexer.store import ClientStore, EdgeStore, SearchFilter, StoredPoint, StoredUnit
+from indexer.units import split_units
+from tests.conftest import FakeEmbedder
+from tests.indexer.test_store import MANIFEST, chunk, sparse_of
+
+EMB = FakeEmbedder()
+
+TWO_SENTENCES = (
+    "rjl", 0,
+    "Nämnden beviljar 500 000 kronor till projektet ShareMusic. Beslutet skickas till regionstyrelsen för kännedom.",
+    ("RJL 2022/258", "2022/258"), "23", 2022,
+)
+OTHER = ("ars", 0, "Årsredovisningen visar ett överskott på 1 934 tkr. Navet science center hade många besökare.", (), None, 2012)
+
+
+def stored(c: Chunk, groups: tuple[str, ...] = ("public",)) -> StoredPoint:
+    from dataclasses import replace
+
+    c = replace(c, meta=replace(c.meta, access_groups=groups))
+    units = tuple(
+        StoredUnit(u, EMB.embed_documents([u.text])[0], sparse_of(u.text)) for u in split_units(c)
+    )
+    return StoredPoint(c, EMB.embed_documents([c.text])[0], sparse_of(c.text), 1, units=units)
+
+
+@pytest.fixture(params=["edge", "client"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EdgeStore | ClientStore]:
+    s: EdgeStore | ClientStore
+    s = EdgeStore(tmp_path / "edge") if request.param == "edge" else ClientStore(QdrantClient(":memory:"), "t")
+    s.open(MANIFEST)
+    s.upsert([stored(chunk(*TWO_SENTENCES)), stored(chunk(*OTHER), groups=("ekonomi",))])
+    yield s
+    s.close()
+
+
+def test_units_do_not_count_as_chunks(store: EdgeStore | ClientStore) -> None:
+    assert store.count() == 2
+    assert len(store.scroll()) == 2
+    assert {d: s.chunks for d, s in store.documents().items()} == {"rjl": 1, "ars": 1}
+    hits = store.search(dense=EMB.embed_query("beviljar kronor"), sparse=sparse_of("beviljar kronor"), k=10)
+    assert sorted(h.chunk.chunk_id for h in hits) == ["ars:0", "rjl:0"]
+
+
+def test_the_unit_that_answers_scores_highest_on_both_sides(store: EdgeStore | ClientStore) -> None:
+    q = "vem skickas beslutet till regionstyrelsen"
+    scores = store.score(
+        dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit"
+    )
+    assert [s.unit.ordinal for s in scores if s.unit] == [0, 1]
+    best_dense = max(scores, key=lambda s: s.dense)
+    best_sparse = max(scores, key=lambda s: s.sparse)
+    assert best_dense.unit is not None and best_dense.unit.text.startswith("Beslutet skickas")
+    assert best_sparse.unit is not None and best_sparse.unit.text.startswith("Beslutet skickas")
+    assert scores[0].sparse < scores[1].sparse and scores[0].dense < scores[1].dense
+    assert best_dense.unit.text == "Beslutet skickas till regionstyrelsen för kännedom."
+    assert best_dense.unit.case_numbers == ("RJL 2022/258", "2022/258")
+
+
+def test_chunk_scores_are_the_raw_scores_of_the_given_chunks(store: EdgeStore | ClientStore) -> None:
+    q = "överskott tkr"
+    scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0", "rjl:0"])
+    by_id = {s.chunk.chunk_id: s for s in scores if s.chunk}
+    assert set(by_id) == {"ars:0", "rjl:0"}
+    assert by_id["ars:0"].sparse > 0 and by_id["rjl:0"].sparse == 0.0
+    assert by_id["ars:0"].dense > by_id["rjl:0"].dense
+
+
+def test_a_unit_is_hidden_from_whoever_cannot_see_its_chunk(store: EdgeStore | ClientStore) -> None:
+    q = "överskott navet besökare"
+    public = SearchFilter(access_groups=("public",))
+    assert store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=public) == []
+    eco = SearchFilter(access_groups=("ekonomi",))
+    assert len(store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=eco)) == 2
+
+
+def test_deleting_a_document_deletes_its_units(store: EdgeStore | ClientStore) -> None:
+    store.delete_document("rjl")
+    q = "beslutet skickas"
+    assert store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit") == []
+    assert store.count() == 1
+
+
+def test_indexing_stores_every_chunks_units_with_their_own_vectors(tmp_path: Path) -> None:
+    from tests.indexer.test_pipeline import make_corpus, make_indexer
+    from indexer.sparse import SparseEncoder
+
+    emb = FakeEmbedder()
+    idx = make_indexer(tmp_path / "data", emb, SparseEncoder())
+    report = idx.run([make_corpus(tmp_path)])
+    assert report.units >= report.chunks > 0
+    assert 0 < report.units_embedded <= report.units
+    chunks = idx.store.scroll()
+    q = "Presidiet beslutar"
+    scores = idx.store.score(
+        dense=emb.embed_query(q), sparse=idx.sparse.encode_query(q), chunk_ids=[c.chunk_id for c in chunks], level="unit"
+    )
+    by_chunk: dict[str, list[str]] = {}
+    for s in scores:
+        assert s.unit is not None
+        by_chunk.setdefault(s.unit.chunk_id, []).append(s.unit.text)
+    for c in chunks:
+        assert by_chunk[c.chunk_id] == [u.text for u in split_units(c)]
+        for u in split_units(c):
+            assert u.text in c.text
