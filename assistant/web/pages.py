@@ -1,14 +1,17 @@
 """The web page: the chat at /, the documents page, page views, original files and feedback.
 
-The pages are static HTML and vanilla JavaScript under `static/` (no build step). This router adds the JSON
-they read (`/api/documents`, a page's text with the cited passage located), the views a citation opens
-(`/documents/{id}/pages/{n}`, `/documents/{id}/file`) and feedback (`/api/feedback`, its export).
+The pages are Jinja2 templates under `templates/` with vanilla JavaScript and CSS under `static/` (no build
+step, no inline script). Every text a user reads comes from one catalogue, `static/texts.json` (Swedish and
+English): the templates render it through `t(key)`, and the browser loads the same file. This router adds the
+JSON the pages read (`/api/documents`, a page's text with the cited passage located), the views a citation
+opens (`/documents/{id}/pages/{n}`, `/documents/{id}/file`) and feedback (`/api/feedback`, its export).
 """
 
 from __future__ import annotations
 
-import html
+import json
 import logging
+import math
 import re
 import threading
 import unicodedata
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -23,6 +27,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from assistant.feedback import Feedback, FeedbackStore
@@ -33,6 +40,9 @@ from indexer.schema import DOC_TYPES
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEXTS_FILE = STATIC_DIR / "texts.json"
+LANGUAGES = ("sv", "en")
 FAVICON = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' "
     "height='32' rx='7' fill='%230b57d0'/%3E%3Cpath d='M10 24l6-16 6 16M12.4 18h7.2' fill='none' stroke='%23fff' "
@@ -54,6 +64,36 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(lifespan=_lifespan)
 router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+# -- texts and templates --------------------------------------------------------------------------------------
+
+
+@cache
+def texts() -> dict[str, dict[str, str]]:
+    """The catalogue of UI texts by language (static/texts.json), shared with the browser."""
+    data: dict[str, dict[str, str]] = json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+_VAR = re.compile(r"\{(\w+)\}")
+
+
+def text(lang: str, key: str, **variables: object) -> str:
+    """One UI text with its {variables} filled in; Swedish when the language lacks it, the key when both do."""
+    catalogue = texts()
+    found = catalogue.get(lang, {}).get(key) or catalogue["sv"].get(key, key)
+    return _VAR.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], found)
+
+
+@pass_context
+def _t(context: Context, key: str, **variables: object) -> str:
+    return text(str(context.get("lang", "sv")), key, **variables)
+
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.globals["t"] = _t
+templates.env.globals["favicon"] = FAVICON
 
 
 # -- where things come from -----------------------------------------------------------------------------------
@@ -169,10 +209,79 @@ def _spans(norm: str, needle: str) -> list[tuple[int, int]]:
     return out
 
 
+_WORD = re.compile(r"\w+")
+_LABEL = re.compile(r"(?:^|(?<=; )|(?<=\n))[^:;\n]{1,40}: ")
+MIN_ROW_COVERAGE = 0.6
+"""Share of a passage's page-specific word weight that the lines found for it must hold to be marked."""
+UNMATCHED_COST = 3.0
+"""How much a page word that is not in the passage counts against its line, against one that is."""
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.casefold()) if len(w) > 1 or w.isdigit()]
+
+
+def _row_lines(text: str, needle: str) -> list[tuple[int, int]]:
+    """Where a passage that is not on the page word for word lies: the run of lines that holds its words.
+
+    Table rows are indexed as "Column: value; Column: value", while the page has the cells laid out in
+    columns over several lines. Each page line is weighed by the passage words it holds against those it
+    does not, each word by how rare it is on the page (so "Stickprov" or "2 ggr/år", in every row, count
+    little). A run starts at a line that holds more than it lacks, goes on down while lines add the passage's
+    words or repeat them, then up while they add words it lacks; the run that holds most is marked when that
+    is most of the passage's weight on this page.
+    """
+    wanted = set(_words(_LABEL.sub("", needle)))
+    lines: list[tuple[int, int, list[str]]] = []
+    at = 0
+    for line in text.splitlines(keepends=True):
+        lines.append((at, at + len(line.rstrip("\r\n")), _words(line)))
+        at += len(line)
+    spread: dict[str, int] = {}
+    for _, _, words in lines:
+        for w in set(words):
+            spread[w] = spread.get(w, 0) + 1
+
+    def weight(w: str) -> float:
+        return math.log(1 + len(lines) / spread[w])
+
+    present = {w for w in wanted if w in spread}
+    total = sum(weight(w) for w in present)
+    if len(present) < 3 or total <= 0:
+        return []
+
+    def score(i: int, held: set[str]) -> float:
+        words = set(lines[i][2])
+        new = sum(weight(w) for w in words & wanted - held)
+        return new - UNMATCHED_COST * sum(weight(w) for w in words - wanted)
+
+    def run_from(anchor: int) -> tuple[float, int, int]:
+        held = set(lines[anchor][2]) & wanted
+        first = last = anchor
+        while last + 1 < len(lines) and (not lines[last + 1][2] or score(last + 1, held) >= 0):
+            last += 1
+            held |= set(lines[last][2]) & wanted
+        while first > 0 and (not lines[first - 1][2] or score(first - 1, held) > 0):
+            first -= 1
+            held |= set(lines[first][2]) & wanted
+        return sum(weight(w) for w in held), first, -last  # equal weight: the tighter run
+
+    anchors = [i for i in range(len(lines)) if score(i, set()) > 0]
+    if not anchors:
+        return []
+    held_weight, first, minus_last = max(run_from(i) for i in anchors)
+    last = -minus_last
+    if held_weight < MIN_ROW_COVERAGE * total:
+        return []
+    return [(s, e) for s, e, words in lines[first : last + 1] if words and e > s]
+
+
 def find_highlights(text: str, passages: Sequence[str] = (), quotes: Sequence[str] = ()) -> list[Highlight]:
     """Non-overlapping runs of `text` to mark, in order; quotes win over the passage around them.
 
-    Matching ignores differences in whitespace, so a chunk's text is found on the page it was cut from.
+    Matching ignores differences in whitespace, so a chunk's text is found on the page it was cut from; a
+    passage that is not on the page word for word (a table row, indexed as "Column: value; ...") is found
+    by its words, line by line.
     """
     if not text:
         return []
@@ -180,8 +289,10 @@ def find_highlights(text: str, passages: Sequence[str] = (), quotes: Sequence[st
     level = [0] * len(text)
     for weight, needles in ((1, passages), (2, quotes)):
         for needle in needles:
-            for start, end in _spans(norm, needle[:MAX_HIGHLIGHT_CHARS]):
-                for i in range(index[start], index[end - 1] + 1):
+            needle = needle[:MAX_HIGHLIGHT_CHARS]
+            spans = [(index[start], index[end - 1] + 1) for start, end in _spans(norm, needle)]
+            for start, end in spans or _row_lines(text, needle):
+                for i in range(start, end):
                     level[i] = max(level[i], weight)
     out: list[Highlight] = []
     i = 0
@@ -370,102 +481,52 @@ def export_feedback(request: Request) -> dict[str, Any]:
 
 
 @router.get("/", include_in_schema=False)
-def chat_page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+def chat_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "chat.html",
+        {
+            "lang": "sv",
+            "title_key": "title.chat",
+            "body_class": "chat-page",
+            "current": "chat",
+            "skip_target": "question",
+            "skip_key": "skip.question",
+            "scripts": ("i18n.js", "app.js"),
+            "doc_types": DOC_TYPES,
+        },
+    )
 
 
 @router.get("/documents", include_in_schema=False)
-def documents_page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "documents.html", media_type="text/html")
+def documents_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "documents.html",
+        {
+            "lang": "sv",
+            "title_key": "title.documents",
+            "body_class": "documents-page",
+            "current": "documents",
+            "skip_target": "main",
+            "skip_key": "skip.main",
+            "scripts": ("i18n.js", "documents.js"),
+        },
+    )
 
 
-_WORDS: dict[str, dict[str, str]] = {
-    "sv": {
-        "skip": "Hoppa till sidans text",
-        "nav": "Huvudmeny",
-        "chat": "Fråga arkivet",
-        "documents": "Dokument",
-        "page_of": "Sida {n} av {total}",
-        "type": "Typ",
-        "body": "Organ",
-        "date": "Datum",
-        "publisher": "Utgivare",
-        "source": "Fil",
-        "read": "Inläsning",
-        "read_text": "textlager",
-        "read_ocr": "OCR (skannad sida, texten kan innehålla fel)",
-        "read_skipped": "hoppades över",
-        "text": "Sidans text",
-        "marked": "Det citerade stycket är markerat.",
-        "go_marked": "Gå till det markerade stycket",
-        "not_marked": "Det citerade stycket hittades inte ordagrant på den här sidan.",
-        "pages": "Sidor",
-        "previous": "Föregående sida",
-        "next": "Nästa sida",
-        "pdf": "Öppna original-PDF",
-        "empty": "Sidan har ingen text.",
-        "other_lang": "English",
-        "title": "{title}, sida {n} – Arkiv",
-    },
-    "en": {
-        "skip": "Skip to the page text",
-        "nav": "Main menu",
-        "chat": "Ask the archive",
-        "documents": "Documents",
-        "page_of": "Page {n} of {total}",
-        "type": "Type",
-        "body": "Body",
-        "date": "Date",
-        "publisher": "Publisher",
-        "source": "File",
-        "read": "Read by",
-        "read_text": "text layer",
-        "read_ocr": "OCR (scanned page, the text may contain errors)",
-        "read_skipped": "skipped",
-        "text": "Text of the page",
-        "marked": "The cited passage is highlighted.",
-        "go_marked": "Go to the highlighted passage",
-        "not_marked": "The cited passage was not found word for word on this page.",
-        "pages": "Pages",
-        "previous": "Previous page",
-        "next": "Next page",
-        "pdf": "Open the original PDF",
-        "empty": "The page has no text.",
-        "other_lang": "Svenska",
-        "title": "{title}, page {n} – Arkiv",
-    },
-}
-
-_TYPE_LABELS = {
-    "sv": {
-        "protokoll": "Protokoll",
-        "kallelse": "Kallelse/dagordning",
-        "tjansteskrivelse": "Tjänsteskrivelse",
-        "arsredovisning": "Årsredovisning",
-        "plan": "Plan",
-        "ovrigt": "Övrigt",
-    },
-    "en": {
-        "protokoll": "Minutes",
-        "kallelse": "Notice/agenda",
-        "tjansteskrivelse": "Official report",
-        "arsredovisning": "Annual report",
-        "plan": "Plan",
-        "ovrigt": "Other",
-    },
-}
-
-
-def _marked_text(text: str, marks: Sequence[Highlight]) -> str:
-    parts: list[str] = []
+def _runs(text: str, marks: Sequence[Highlight]) -> list[dict[str, Any]]:
+    """The page text as runs, marked or not, for the template to escape and wrap."""
+    runs: list[dict[str, Any]] = []
     at = 0
     for i, mark in enumerate(marks):
-        parts.append(html.escape(text[at : mark.start]))
-        ident = ' id="passage" tabindex="-1"' if i == 0 else ""
-        parts.append(f'<mark class="hl-{mark.kind}"{ident}>{html.escape(text[mark.start : mark.end])}</mark>')
+        if mark.start > at:
+            runs.append({"text": text[at : mark.start], "kind": None})
+        runs.append({"text": text[mark.start : mark.end], "kind": mark.kind, "first": i == 0})
         at = mark.end
-    parts.append(html.escape(text[at:]))
-    return "".join(parts)
+    if at < len(text):
+        runs.append({"text": text[at:], "kind": None})
+    return runs
 
 
 @router.get("/documents/{doc_id}/pages/{n}", include_in_schema=False)
@@ -482,72 +543,48 @@ def page_view(
     page = entry.page(n)
     if page is None:
         raise HTTPException(404, f"{entry.meta.title} har ingen sida {n}. / {entry.meta.title} has no page {n}.")
-    w = _WORDS[lang]
-    e = html.escape
     marks = find_highlights(page.text, highlight, quote_)
-    total = len(entry.pages)
-    meta_rows = [
-        (w["type"], _TYPE_LABELS[lang].get(entry.meta.doc_type, entry.meta.doc_type)),
-        (w["body"], entry.meta.body),
-        (w["date"], entry.meta.date or (str(entry.meta.year) if entry.meta.year else None)),
-        (w["publisher"], entry.meta.publisher),
-        (w["source"], entry.source),
-        (w["read"], w[f"read_{page.method}"] + (f" – {page.note}" if page.note else "")),
-    ]
-    meta_html = "".join(f"<div><dt>{e(k)}</dt><dd>{e(str(v))}</dd></div>" for k, v in meta_rows if v)
+    m = entry.meta
 
-    def link(number: int, label: str, rel: str) -> str:
+    def href(number: int, language: str = lang, keep: bool = False) -> str | None:
         if entry.page(number) is None:
-            return ""
-        query = urlencode({"lang": lang}) if lang != "sv" else ""
-        href = f"/documents/{quote(entry.doc_id)}/pages/{number}" + (f"?{query}" if query else "")
-        return f'<a class="button secondary" rel="{rel}" href="{e(href)}">{e(label)}</a>'
+            return None
+        query = [("highlight", h) for h in highlight] + [("quote", q) for q in quote_] if keep else []
+        if language != "sv":
+            query.append(("lang", language))
+        return f"/documents/{quote(entry.doc_id)}/pages/{number}" + (f"?{urlencode(query)}" if query else "")
 
+    read = text(lang, f"page.read.{page.method}") + (f" – {page.note}" if page.note else "")
     other = "en" if lang == "sv" else "sv"
-    other_query = [("highlight", h) for h in highlight] + [("quote", q) for q in quote_] + [("lang", other)]
-    other_href = f"/documents/{quote(entry.doc_id)}/pages/{page.number}?{urlencode(other_query)}"
-    status = ""
-    if highlight or quote_:
-        status = (
-            f'<p class="page-status found">{e(w["marked"])} <a href="#passage">{e(w["go_marked"])}</a></p>'
-            if marks
-            else f'<p class="page-status">{e(w["not_marked"])}</p>'
-        )
-    pdf = ""
     file_url = _file_url(entry)
-    if file_url and _original(entry) is not None:
-        pdf = f'<a class="button secondary" href="{e(file_url)}#page={page.number}">{e(w["pdf"])}</a>'
-    body_text = _marked_text(page.text, marks) if page.text.strip() else f"<em>{e(w['empty'])}</em>"
-    doc = f"""<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(w["title"].format(title=entry.meta.title, n=page.number))}</title>
-<link rel="icon" href="{FAVICON}" type="image/svg+xml">
-<link rel="stylesheet" href="/static/style.css">
-</head>
-<body class="page-view">
-<a class="skip-link" href="#page-text">{e(w["skip"])}</a>
-<header class="site-header">
-  <a class="brand" href="/"><span class="logo" aria-hidden="true">A</span><span>Arkiv</span></a>
-  <nav class="site-nav" aria-label="{e(w["nav"])}">
-    <a href="/">{e(w["chat"])}</a>
-    <a href="/documents">{e(w["documents"])}</a>
-  </nav>
-  <a class="lang-switch" href="{e(other_href)}" lang="{other}" hreflang="{other}">{e(w["other_lang"])}</a>
-</header>
-<main id="main" class="container">
-  <p class="eyebrow">{e(w["page_of"].format(n=page.number, total=total))}</p>
-  <h1>{e(entry.meta.title)}</h1>
-  <dl class="meta-list">{meta_html}</dl>
-  {status}
-  <nav class="page-nav" aria-label="{e(w["pages"])}">{link(page.number - 1, w["previous"], "prev")}
-  {link(page.number + 1, w["next"], "next")}{pdf}</nav>
-  <h2 class="visually-hidden" id="page-text-heading">{e(w["text"])}</h2>
-  <div id="page-text" class="page-text" role="region" aria-labelledby="page-text-heading" tabindex="0">{body_text}</div>
-</main>
-</body>
-</html>
-"""
-    return HTMLResponse(doc)
+    return templates.TemplateResponse(
+        request,
+        "page.html",
+        {
+            "lang": lang,
+            "title_key": None,
+            "body_class": "page-view",
+            "current": None,
+            "skip_target": "page-text",
+            "skip_key": "page.skip",
+            "scripts": (),
+            "document": m,
+            "page": page,
+            "total": len(entry.pages),
+            "meta_rows": [
+                (text(lang, "panel.type"), text(lang, f"type.{m.doc_type}") if m.doc_type else None),
+                (text(lang, "panel.body"), m.body),
+                (text(lang, "panel.date"), m.date or (str(m.year) if m.year else None)),
+                (text(lang, "page.publisher"), m.publisher),
+                (text(lang, "page.read"), read),
+            ],
+            "asked": bool(highlight or quote_),
+            "marks": marks,
+            "runs": _runs(page.text, marks),
+            "previous_href": href(page.number - 1),
+            "next_href": href(page.number + 1),
+            "pdf_href": f"{file_url}#page={page.number}" if file_url and _original(entry) is not None else None,
+            "other_lang": other,
+            "other_href": href(page.number, other, keep=True),
+        },
+    )

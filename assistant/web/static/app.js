@@ -861,6 +861,8 @@
     }
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  /* the texts first (static/texts.json), then the page */
+  I.ready.then(init, (err) => {
+    console.error("Arkiv: the texts could not be loaded", err);
+  });
 })();
