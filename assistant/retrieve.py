@@ -1,59 +1,39 @@
-"""Retrieval: exact payload matches first, then dense and Swedish-sparse candidates fused, then a second stage.
+"""Retrieval: exact payload matches first, then Qdrant's hybrid search, then the learned reranker.
 
-1. A case number or a § in the question finds its chunks by payload match.
-2. Dense (e5) and sparse (Swedish BM25) candidates are searched separately and fused with reciprocal rank
-   fusion, keeping each side's raw score: the dense cosine and the sparse coverage make the relevance that
-   decides between an answer and "not found".
-3. Second stage: a CrossEncoder when the operator provides one; otherwise measured boosts for chunks that
-   match the question's years, case numbers, § and numbers.
-4. Context: the neighbouring chunks of the same § or section, the rest of a table; list questions gather one
-   chunk per matching § instead of stopping at top-k.
+1. A case number or a § in the question finds its chunks by payload match; they come first.
+2. Qdrant fuses a dense (e5) and a sparse (Swedish BM25) prefetch with RRF in one query over chunks.
+3. The candidates' raw dense and sparse scores, and those of their answer units, come from the stored
+   vectors (two more queries each, filtered to the candidates; nothing is embedded but the question).
+4. The learned reranker (assistant/rerank.py) orders the candidates by the probability that they hold the
+   answer; that probability is each hit's `score`. A CrossEncoder replaces it only when the operator names
+   one (ARKIV_RERANKER_MODEL).
+5. Each hit carries its units ranked against the question (`Hit.units`), for the answer to quote.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.qtype import detect_language, swedish_equivalents
 from assistant.query import ParsedQuestion
-from assistant.types import Filters, Hit, search_filter
+from assistant.rerank import CandidateScores, QuestionFacts, RerankModel, candidate_features, load_model
+from assistant.types import Filters, Hit, UnitHit, search_filter
 from indexer.embed import Embedder
-from indexer.schema import Chunk
+from indexer.schema import Chunk, Unit
 from indexer.sparse import SparseEncoder
 from indexer.store import SearchFilter, Store
 
 logger = logging.getLogger(__name__)
 
-RRF_K = 60
-DENSE_WEIGHT = 1.0
-SPARSE_WEIGHT = 1.0
-DENSE_FLOOR = 0.78
-"""e5 cosines of unrelated Swedish passages sit around 0.72-0.78; related ones 0.82-0.90."""
-DENSE_SPAN = 0.10
-_NUMBER = re.compile(r"\d[\d  ]*\d|\d")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    chunk: Chunk
-    fused: float
-    cosine: float
-    coverage: float
-    reason: str
-
-    @property
-    def relevance(self) -> float:
-        """0..1: how well the chunk matches the query, from meaning (cosine) and words (coverage)."""
-        dense = min(max((self.cosine - DENSE_FLOOR) / DENSE_SPAN, 0.0), 1.0)
-        return round(0.5 * dense + 0.5 * self.coverage, 4)
+_TERM_CACHE = 20_000
 
 
 class Reranker:
-    """A sentence-transformers CrossEncoder as the second stage (only when ARKIV_RERANKER_MODEL is set)."""
+    """A sentence-transformers CrossEncoder as the final order (only when ARKIV_RERANKER_MODEL is set)."""
 
     def __init__(self, model: str) -> None:
         from sentence_transformers import CrossEncoder
@@ -62,6 +42,15 @@ class Reranker:
 
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
         return [float(s) for s in self._model.predict([(query, t) for t in texts])]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with its features and the reranker's probability."""
+
+    cand: CandidateScores
+    features: tuple[float, ...]
+    score: float
 
 
 class Retriever:
@@ -73,52 +62,85 @@ class Retriever:
         *,
         prefetch: int = 50,
         reranker: Reranker | None = None,
+        model: RerankModel | None = None,
+        use_model: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
         self.prefetch = prefetch
         self.reranker = reranker
+        self.model = model if model is not None else (load_model() if use_model else None)
+        self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
 
     # -- candidates ------------------------------------------------------------------------------------------
 
-    def candidates(self, query: str, filt: SearchFilter, parsed: ParsedQuestion | None = None) -> list[Candidate]:
-        dense = self.store.search(
-            dense=self.embedder.embed_query(query), sparse=None, k=self.prefetch, filt=filt, mode="dense"
-        )
+    def candidates(
+        self, query: str, filt: SearchFilter, parsed: ParsedQuestion | None = None
+    ) -> tuple[QuestionFacts, list[CandidateScores]]:
+        """Qdrant's fused top candidates with their raw chunk and unit scores from the stored vectors."""
+        q_dense = self.embedder.embed_query(query)
         q_sparse = self.sparse.encode_query(lexical_query(query))
-        sparse = self.store.search(dense=None, sparse=q_sparse, k=self.prefetch, filt=filt, mode="sparse")
-        fused: dict[str, float] = {}
-        chunks: dict[str, Chunk] = {}
-        cosine: dict[str, float] = {}
-        for weight, hits in ((DENSE_WEIGHT, dense), (SPARSE_WEIGHT, sparse)):
-            for rank, h in enumerate(hits):
-                cid = h.chunk.chunk_id
-                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
-                chunks[cid] = h.chunk
-        for h in dense:
-            cosine[h.chunk.chunk_id] = h.score
-        # a chunk outside the dense top-k scores at most the lowest cosine that made it in
-        floor = min(cosine.values(), default=0.0)
-        terms = set(q_sparse.indices)
-        present = {cid: terms.intersection(self.sparse.encode_query(c.embed_text).indices) for cid, c in chunks.items()}
-        idf = self._term_weights(terms, list(present.values()))
-        total = sum(idf.values())
+        facts = QuestionFacts.of(query, q_sparse.indices, parsed.paragraphs if parsed else ())
+        fused = self.store.search(
+            dense=q_dense, sparse=q_sparse, k=self.prefetch, filt=filt, mode="hybrid", prefetch=self.prefetch
+        )
+        if not fused:
+            return facts, []
+        ids = [h.chunk.chunk_id for h in fused]
+        chunk_scores = {
+            s.chunk.chunk_id: (s.dense, s.sparse)
+            for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="chunk", filt=filt)
+            if s.chunk is not None
+        }
+        units: dict[str, list[tuple[Unit, float, float]]] = {}
+        for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="unit", filt=filt):
+            if s.unit is not None:
+                units.setdefault(s.unit.chunk_id, []).append((s.unit, s.dense, s.sparse))
         out = []
-        for cid, chunk in chunks.items():
-            coverage = sum(idf[t] for t in present[cid]) / total if total else 0.0
-            out.append(Candidate(chunk, fused[cid], cosine.get(cid, floor), coverage, "hybrid"))
-        return out
+        for rank, h in enumerate(fused):
+            cid = h.chunk.chunk_id
+            dense, sparse = chunk_scores.get(cid, (0.0, 0.0))
+            out.append(
+                CandidateScores(
+                    chunk=h.chunk,
+                    rank=rank,
+                    dense=dense,
+                    sparse=sparse,
+                    units=tuple(sorted(units.get(cid, ()), key=lambda u: u[0].ordinal)),
+                    chunk_terms=self._chunk_terms(h.chunk),
+                    title_terms=self._title_terms(h.chunk),
+                )
+            )
+        return facts, out
 
-    @staticmethod
-    def _term_weights(terms: set[int], present: Sequence[set[int]]) -> dict[int, float]:
-        """Within-candidates IDF of the query's terms: rare terms say more about relevance."""
-        n = max(len(present), 1)
-        df = dict.fromkeys(terms, 0)
-        for found in present:
-            for t in found:
-                df[t] += 1
-        return {t: math.log(1 + (n + 1) / (df[t] + 1)) for t in terms}
+    def _chunk_terms(self, chunk: Chunk) -> frozenset[int]:
+        return self._cached(f"c|{chunk.chunk_id}|{chunk.content_hash}", chunk.embed_text)
+
+    def _title_terms(self, chunk: Chunk) -> frozenset[int]:
+        head = " ".join(x for x in (chunk.meta.title, chunk.section or "") if x)
+        return self._cached(f"t|{head}", head)
+
+    def _cached(self, key: str, text: str) -> frozenset[int]:
+        found = self._terms.get(key)
+        if found is None:
+            found = frozenset(self.sparse.encode_query(text).indices)
+            self._terms[key] = found
+            if len(self._terms) > _TERM_CACHE:
+                self._terms.popitem(last=False)
+        return found
+
+    def rank(self, query: str, facts: QuestionFacts, cands: Sequence[CandidateScores]) -> list[Ranked]:
+        """The candidates ordered by the reranker (or a CrossEncoder, or else Qdrant's fused order)."""
+        rows = candidate_features(facts, cands)
+        if self.reranker is not None:
+            scores = self.reranker.scores(query, [c.chunk.embed_text for c in cands])
+        elif self.model is not None:
+            scores = self.model.score_rows(rows)
+        else:
+            scores = [1.0 / (1.0 + c.rank) for c in cands]
+        ranked = [Ranked(c, tuple(r), s) for c, r, s in zip(cands, rows, scores, strict=True)]
+        return sorted(ranked, key=lambda r: (-r.score, r.cand.rank))
 
     # -- the whole pipeline -----------------------------------------------------------------------------------
 
@@ -133,33 +155,49 @@ class Retriever:
     ) -> list[Hit]:
         filt = search_filter(filters)
         exact = self._exact(filters, parsed)
-        # a case number or § already restricts the filter; semantic search runs within it when it holds chunks
-        cands = self.candidates(query, filt, parsed)
-        ranked = self._second_stage(query, cands, parsed)
+        facts, cands = self.candidates(query, filt, parsed)
+        ranked = self.rank(query, facts, cands)
+        by_id = {r.cand.chunk.chunk_id: r for r in ranked}
         hits: list[Hit] = []
         seen: set[str] = set()
         for c in exact:
             if c.chunk_id not in seen:
-                match = next((r for r in ranked if r.chunk.chunk_id == c.chunk_id), None)
-                score = match.relevance if match else 1.0
-                hits.append(Hit(c, max(score, 0.9), len(hits) + 1, "exact"))
+                match = by_id.get(c.chunk_id)
+                hits.append(
+                    self._hit(match, len(hits) + 1, "exact")
+                    if match
+                    else Hit(c, 1.0, len(hits) + 1, "exact")
+                )
                 seen.add(c.chunk_id)
         limit = max(k, 12) if gather_list else k
         per_paragraph: set[tuple[str, str]] = set()
-        for cand in ranked:
+        for r in ranked:
             if len(hits) >= limit + len(exact):
                 break
-            cid = cand.chunk.chunk_id
+            cid = r.cand.chunk.chunk_id
             if cid in seen:
                 continue
-            if gather_list and cand.chunk.paragraph:
-                key = (cand.chunk.doc_id, cand.chunk.paragraph)
+            if gather_list and r.cand.chunk.paragraph:
+                key = (r.cand.chunk.doc_id, r.cand.chunk.paragraph)
                 if key in per_paragraph:
                     continue
                 per_paragraph.add(key)
-            hits.append(Hit(cand.chunk, cand.relevance, len(hits) + 1, cand.reason))
+            hits.append(self._hit(r, len(hits) + 1, "hybrid"))
             seen.add(cid)
         return hits
+
+    @staticmethod
+    def _hit(r: Ranked, rank: int, reason: str) -> Hit:
+        c = r.cand
+        return Hit(
+            c.chunk,
+            round(r.score, 6),
+            rank,
+            reason,
+            units=rank_units(c.units),
+            dense=c.dense,
+            sparse=c.sparse,
+        )
 
     def _exact(self, filters: Filters, parsed: ParsedQuestion | None) -> list[Chunk]:
         """Chunks that carry the case number or § the question names, in document order (decisions first)."""
@@ -175,29 +213,6 @@ class Retriever:
         found.sort(key=lambda c: (c.part not in ("Beslut", "Förslag till beslut"), c.doc_id, c.ordinal))
         return found[:8]
 
-    def _second_stage(self, query: str, cands: list[Candidate], parsed: ParsedQuestion | None) -> list[Candidate]:
-        if not cands:
-            return []
-        if self.reranker is not None:
-            scores = self.reranker.scores(query, [c.chunk.embed_text for c in cands])
-            order = sorted(zip(scores, cands, strict=True), key=lambda t: -t[0])
-            return [c for _, c in order]
-        numbers = {_norm_number(n) for n in _NUMBER.findall(query) if len(_norm_number(n)) >= 2}
-        years = set(parsed.years) if parsed else set()
-
-        def boosted(c: Candidate) -> float:
-            score = c.fused + 0.004 * c.relevance
-            text = c.chunk.embed_text
-            if years and (c.chunk.meta.year in years or any(str(y) in text for y in years)):
-                score += 0.004
-            if numbers and any(n in _norm_number(text) for n in numbers):
-                score += 0.003
-            if parsed and parsed.paragraphs and c.chunk.paragraph in parsed.paragraphs:
-                score += 0.006
-            return score
-
-        return sorted(cands, key=boosted, reverse=True)
-
     def neighbours(self, hit: Hit, window: int = 1) -> list[Chunk]:
         """The chunks around a hit that belong to the same § or section."""
         c = hit.chunk
@@ -211,13 +226,20 @@ class Retriever:
         ]
 
 
+def rank_units(units: Sequence[tuple[Unit, float, float]]) -> tuple[UnitHit, ...]:
+    """A hit's units, best first: by the sum of their dense and sparse ranks within the hit (ties: text order)."""
+    if not units:
+        return ()
+    by_dense = sorted(range(len(units)), key=lambda i: (-units[i][1], i))
+    by_sparse = sorted(range(len(units)), key=lambda i: (-units[i][2], i))
+    place = {i: by_dense.index(i) + by_sparse.index(i) for i in range(len(units))}
+    order = sorted(range(len(units)), key=lambda i: (place[i], i))
+    return tuple(UnitHit(units[i][0], units[i][1], units[i][2], n + 1) for n, i in enumerate(order))
+
+
 def lexical_query(query: str) -> str:
     """The query for the Swedish sparse index: an English question gets the Swedish words for its terms added."""
     if detect_language(query) != "en":
         return query
     extra = [sv for word in re.findall(r"[A-Za-z]+", query) for sv in swedish_equivalents(word)]
     return " ".join([query, *extra])
-
-
-def _norm_number(s: str) -> str:
-    return re.sub(r"[\s  ]", "", s)

@@ -1,0 +1,29 @@
+"""Swedish (and English) month names and the date shapes found in municipal documents."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["DATE_PATTERN", "MONTHS", "MONTHS_EN", "has_date"]
+
+MONTHS: dict[str, int] = {
+    "januari": 1, "februari": 2, "mars": 3, "april": 4, "maj": 5, "juni": 6, "juli": 7, "augusti": 8,
+    "september": 9, "oktober": 10, "november": 11, "december": 12,
+}
+MONTHS_EN: dict[str, int] = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12,
+}
+
+DATE_PATTERN = re.compile(
+    r"(?<![\d.])(?:(?:19|20)\d{2}-[01]?\d-[0-3]?\d"
+    r"|[0-3]?\d\.[01]?\d\.(?:19|20)\d{2}"
+    r"|[0-3]?\d(?:\s*:e|\s*:a)?\s+(?:" + "|".join(MONTHS) + r")(?:\s+(?:19|20)\d{2})?"
+    r"|(?:" + "|".join(MONTHS) + r")\s+(?:19|20)\d{2})(?![\d])",
+    re.IGNORECASE,
+)
+"""ISO dates, 28.3.2023, "11 mars (2022)", "mars 2022"."""
+
+
+def has_date(text: str) -> bool:
+    return DATE_PATTERN.search(text) is not None
