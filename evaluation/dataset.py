@@ -314,8 +314,11 @@ class GoldFile:
     cases: tuple[EvalCase, ...]
 
 
-def read_gold_file(file: Path | str) -> GoldFile | None:
-    """Read one gold file; None for a YAML file in the folder that holds no cases (the negatives list)."""
+def read_gold_file(file: Path | str, *, require_splits: bool = True) -> GoldFile | None:
+    """Read one gold file; None for a YAML file in the folder that holds no cases (the negatives list).
+
+    A file with a split_seed must give every case its split (unless require_splits is False, for writing them).
+    """
     file = Path(file)
     try:
         raw: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -327,7 +330,7 @@ def read_gold_file(file: Path | str) -> GoldFile | None:
         parsed = _GoldFileModel.model_validate(raw)
     except ValidationError as ex:
         raise GoldSetError(f"{file}: not a gold-set file: {ex}") from ex
-    if parsed.split_seed is not None:
+    if parsed.split_seed is not None and require_splits:
         unsplit = [c.id for c in parsed.cases if c.split is None]
         if unsplit:
             raise GoldSetError(f"{file}: cases without split: {', '.join(unsplit[:5])}")
@@ -494,6 +497,8 @@ class Negative:
     benchmark: str
     checked: bool
     """Whether a person read the question and confirmed the archive does not answer it."""
+    split: str = "train"
+    """train (to calibrate abstention on) or test (only to measure it)."""
 
 
 class _DroppedModel(BaseModel):
@@ -507,6 +512,7 @@ class _NegativeSetModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     benchmark: str = Field(pattern=r"^[a-z0-9_]+$")
+    split: Split
     checked: list[str] | Literal["all"] = Field(default_factory=list)
     dropped: list[_DroppedModel] = Field(default_factory=list)
 
@@ -521,7 +527,8 @@ class _NegativesFileModel(BaseModel):
 def load_negatives(
     path: Path | str | None = None, benchmarks_dir: Path | str | None = None, *, checked_only: bool = False
 ) -> list[Negative]:
-    """The unanswerable benchmark questions: every query of each listed set but the dropped ones.
+    """The unanswerable benchmark questions: every query of each listed set but the dropped ones (and a
+    question already listed, word for word), each with its split.
 
     Questions are read from evaluation/benchmarks/<set>/queries.jsonl (or benchmarks_dir).
     """
@@ -532,6 +539,7 @@ def load_negatives(
     except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as ex:
         raise GoldSetError(f"{file}: not a negatives file: {ex}") from ex
     out: list[Negative] = []
+    seen: set[str] = set()
     for entry in parsed.negatives:
         queries = _read_queries(base / entry.benchmark / "queries.jsonl")
         dropped = {d.id for d in entry.dropped}
@@ -539,12 +547,13 @@ def load_negatives(
         if unknown:
             raise GoldSetError(f"{file}: {entry.benchmark} has no queries {sorted(unknown)[:5]}")
         for qid, text in queries.items():
-            if qid in dropped:
+            if qid in dropped or _collapse(text).casefold() in seen:
                 continue
+            seen.add(_collapse(text).casefold())
             checked = entry.checked == "all" or qid in entry.checked
             if checked_only and not checked:
                 continue
-            out.append(Negative(f"{entry.benchmark}:{qid}", text, entry.benchmark, checked))
+            out.append(Negative(f"{entry.benchmark}:{qid}", text, entry.benchmark, checked, entry.split))
     return out
 
 
@@ -713,6 +722,37 @@ def read_pdf_pages(
     )
     _PDF_PAGES[memo] = out
     return out
+
+
+class _TextLayer(Sequence[str]):
+    """A PDF's pages as pypdf's text layer, each extracted (and cleaned as the indexer cleans it) when asked."""
+
+    def __init__(self, path: Path) -> None:
+        from pypdf import PdfReader
+
+        self._reader = PdfReader(path, strict=False)
+        self._pages: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._reader.pages)
+
+    def __getitem__(self, index: Any) -> Any:
+        from indexer.load import clean_text
+
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        number = range(len(self))[index]
+        if number not in self._pages:
+            self._pages[number] = clean_text(self._reader.pages[number].extract_text() or "")
+        return self._pages[number]
+
+
+def pdf_text_layer(path: Path) -> Sequence[str]:
+    """A page loader for validate_gold: a PDF's text layer only (pypdf, cleaned as indexer.load cleans it),
+    page by page on demand. Fast, but blind to OCR: use it for quotes on pages Arkiv reads from the text layer."""
+    if path.suffix.lower() != ".pdf":
+        return load_text_pages(path)
+    return _TextLayer(path)
 
 
 def _collapse(s: str) -> str:
@@ -926,7 +966,7 @@ def write_splits(file: Path | str, *, seed: int | None = None) -> dict[str, str]
     the splits by case id.
     """
     file = Path(file)
-    read = read_gold_file(file)
+    read = read_gold_file(file, require_splits=False)
     if read is None:
         raise GoldSetError(f"{file}: holds no cases")
     chosen = seed if seed is not None else read.split_seed
@@ -962,7 +1002,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("file", type=Path)
     cmd.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    splits = write_splits(args.file, seed=args.seed)
+    try:
+        splits = write_splits(args.file, seed=args.seed)
+    except GoldSetError as ex:
+        sys.stderr.write(f"{ex}\n")
+        return 1
     test = sum(1 for s in splits.values() if s == "test")
     sys.stdout.write(f"{args.file}: {test} of {len(splits)} cases in test ({test / max(1, len(splits)):.0%})\n")
     return 0

@@ -21,6 +21,7 @@ from evaluation.dataset import (
     contains_fact,
     conversation,
     load_gold,
+    load_negatives,
     normalise_fact,
     read_gold_file,
     split_problems,
@@ -420,3 +421,66 @@ def test_load_gold_keeps_the_sets_apart(tmp_path: Path) -> None:
     assert [c.id for c in load_gold(tmp_path, gold_set="real_pdfs")] == ["q2"]
     assert [c.gold_set for c in load_gold(tmp_path, gold_set="all")] == ["corpus", "real_pdfs"]
     assert [c.id for c in load_gold(tmp_path / "b.yaml")] == ["q2"]
+
+
+# -- the corpus additions: twins, conversations, tempting unanswerables ---------------------------------
+
+
+def test_english_twins_pair_up_with_the_swedish_case_they_translate(gold: list[EvalCase]) -> None:
+    by_id = {c.id: c for c in gold}
+    twins = [c for c in gold if c.english_twin_of is not None]
+    assert len(twins) >= 10
+    assert len({c.english_twin_of for c in twins}) == len(twins)
+    for twin in twins:
+        original = by_id[twin.english_twin_of or ""]
+        assert (twin.language, original.language) == ("en", "sv"), twin.id
+        assert twin.category == original.category and twin.answerable == original.answerable, twin.id
+        assert twin.split == original.split, twin.id
+        assert set(twin.relevant_pages) == set(original.relevant_pages), twin.id
+
+
+def test_conversations_of_two_and_three_turns(gold: list[EvalCase]) -> None:
+    turns = Counter(c.turns for c in gold if c.category == "follow_up")
+    assert turns[2] + turns[3] >= 18
+    assert turns[3] >= 4
+    for case in gold:
+        if case.turns > 1:
+            assert all(t.question and t.answer for t in case.history), case.id
+
+
+def test_tempting_unanswerables_name_what_the_archive_lacks(gold: list[EvalCase]) -> None:
+    tempting = [c for c in gold if "tempting" in c.tags]
+    assert len(tempting) >= 20
+    assert all(c.category == "unanswerable" and not c.answerable for c in tempting)
+    assert sum("opinion" in c.tags for c in tempting) >= 2
+
+
+# -- negatives at scale ------------------------------------------------------------------------------
+
+
+def test_swefaq_negatives_load_checked_without_dropped_or_repeated_questions() -> None:
+    negatives = load_negatives()
+    assert len(negatives) >= 150
+    assert all(n.checked for n in negatives)
+    assert {n.split for n in negatives} == {"train", "test"}
+    ids = {n.id for n in negatives}
+    assert "swefaq_sl2_test_pooled:q17" not in ids and "swefaq_sl2_dev_pooled:q108" not in ids
+    assert "swefaq_sl2_test_pooled:q0" in ids
+    questions = [" ".join(n.question.split()).casefold() for n in negatives]
+    assert len(questions) == len(set(questions))
+
+
+def test_load_negatives_rejects_unknown_query_ids(tmp_path: Path) -> None:
+    (tmp_path / "n.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "negatives": [
+                    {"benchmark": "swefaq_sl2_test_pooled", "split": "test", "dropped": [{"id": "q999", "reason": "x"}]}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(GoldSetError, match="q999"):
+        load_negatives(tmp_path / "n.yaml")
