@@ -1,4 +1,4 @@
-"""`arkiv serve` and `arkiv ask`."""
+"""`arkiv serve`, `arkiv ask` and `arkiv train`."""
 
 from __future__ import annotations
 
@@ -83,3 +83,49 @@ def ask(question: str, as_json: bool, no_index: bool) -> None:
         for quote in c.quotes[:2]:
             click.echo(f"      ”{quote}”")
     sys.stdout.flush()
+
+
+@click.group()
+def train() -> None:
+    """Rebuild the learned models that ship in the package.
+
+    Example: arkiv train selector
+    """
+
+
+@train.command("selector")
+@click.option("--seed", default=13, show_default=True, type=int, help="Seed for the sampled negatives.")
+@click.option(
+    "--dense/--no-dense",
+    default=True,
+    show_default=True,
+    help="Embed SweQUAD-MC units for the dense model (cached under ARKIV_DATA_DIR/cache/selector; minutes the first time).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Where to write the model (default: the package's)."
+)
+def train_selector(seed: int, dense: bool, out: str | None) -> None:
+    """Train the answer selector and its not-found calibration from SweQUAD-MC and the gold set's training split.
+
+    Example: arkiv train selector --seed 13
+    """
+    from pathlib import Path
+
+    from assistant.select import model_path
+    from assistant.selector_data import EmbeddingCache
+    from assistant.settings import AssistantSettings
+    from assistant.train import train as train_model
+    from indexer.embed import make_embedder
+
+    settings = AssistantSettings()
+    cache = embedder = None
+    if dense:
+        embedder = make_embedder(settings)
+        cache = EmbeddingCache(settings.cache_dir / "selector" / "units.npz", embedder.model_id)
+    selector, report = train_model(cache, seed=seed, embed=embedder)
+    path = Path(out) if out else model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(selector.to_json(), encoding="utf-8")
+    for key, value in sorted(report.items()):
+        click.echo(f"{key}: {value:.4f}")
+    click.echo(f"wrote {path}")

@@ -19,6 +19,7 @@ LAZY_COMMANDS = {
     "ask": "assistant.cli:ask",
     "eval": "evaluation.cli:eval_command",
     "bench": "evaluation.cli:bench",
+    "train": "assistant.cli:train",
 }
 
 

@@ -1,0 +1,254 @@
+"""Composing the offline answer from the best units only, each sentence with its [n].
+
+The selector (assistant/select.py) ranks the answer units of the passages. The answer is:
+
+- a fact, a decision or a process step: the best unit, and a second and third unit when they score
+  within `compose["delta"]` of the best and the answer stays within `compose["max_chars"]` (both chosen on
+  cross-validated training scores by `choose_compose_params`, never by hand);
+- a list question ("vilka", "alla", "lista"): up to `MAX_LIST_ITEMS` items, one line each, gathered from all
+  the passages retrieval returned for the list, with "och N till" for the rest;
+- a number asked of a table: the row with its table's header row;
+- a decision: led by who decided, when, §, case number and the decision verb the unit itself uses
+  ("beviljar", "avslår", "återremitterar"), never a verb taken from the question.
+
+Nothing is written that a cited unit or its passage's metadata does not hold; assistant/verify.py checks it.
+`Composition.probability` is the calibrated probability that the best unit answers: below the selector's
+learned threshold the service answers "not found".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.qtype import QuestionType, detect_language, question_type
+from assistant.select import (
+    Candidate,
+    Question,
+    Ranking,
+    Scored,
+    Selector,
+    candidates_from_hits,
+    candidates_from_text,
+    load_selector,
+    passage_context,
+)
+from assistant.types import Hit, Language
+from indexer.schema import Chunk, DocumentMeta
+from indexer.casenumbers import display_case_numbers
+
+__all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
+
+logger = logging.getLogger(__name__)
+
+MAX_LIST_ITEMS = 10
+"""Items shown for a list question (the issue's limit); the rest are counted ("och 4 till")."""
+UNIT_MAX_CHARS = 400
+"""A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
+
+_DECISION_VERB = re.compile(
+    r"\b(beviljar|beviljas|beviljade|avslår|avslogs|avslog|avslås|återremitterar|återremitteras|återremitterade|"
+    r"godkänner|godkändes|godkände|fastställer|fastställde|antar|antog|beslutar|beslutade|uppdrar|föreslår|"
+    r"föreslog|tillstyrker|avstyrker|bordlägger|noterar|lägger)\b",
+    re.I,
+)
+_LIST_CUE = re.compile(r"\bvilka\b|\balla\b|\blista\b|\bräkna upp\b|\bsamtliga\b|\bwhich\b|\blist\b|\ball\b", re.I)
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Composition:
+    text: str
+    """The answer with [n] markers (1-based indices into the hits), or "" when nothing was chosen."""
+    probability: float
+    """Calibrated probability that the best unit answers the question."""
+    chosen: tuple[Scored, ...]
+    answers: bool = False
+    """Whether the probability clears the selector's learned threshold (else: not found)."""
+
+
+def _clean(text: str) -> str:
+    text = _WS.sub(" ", text).strip()
+    if len(text) > UNIT_MAX_CHARS:
+        text = text[:UNIT_MAX_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def compose_units(scored: Sequence[Scored], delta: float, max_chars: float, limit: int = 3) -> list[Scored]:
+    """The best unit, then the next ones within `delta` of it while the answer stays within `max_chars`."""
+    if not scored:
+        return []
+    best = scored[0]
+    chosen = [best]
+    length = len(best.candidate.text)
+    seen = {_norm(best.candidate.text)}
+    for s in scored[1:]:
+        if len(chosen) >= limit or s.score < best.score - delta:
+            break
+        key = _norm(s.candidate.text)
+        if key in seen or length + len(s.candidate.text) > max_chars:
+            continue
+        seen.add(key)
+        chosen.append(s)
+        length += len(s.candidate.text)
+    return chosen
+
+
+def _norm(text: str) -> str:
+    return _WS.sub(" ", text.lower()).strip(" .")
+
+
+def in_reading_order(chosen: Sequence[Scored]) -> list[Scored]:
+    """Units of one passage in the order they stand there; passages in the order of their best unit."""
+    first: dict[int, int] = {}
+    for i, s in enumerate(chosen):
+        first.setdefault(s.candidate.hit_index, i)
+    return sorted(chosen, key=lambda s: (first[s.candidate.hit_index], s.candidate.ordinal))
+
+
+def choose_compose_params(
+    examples: Sequence[object], cands: Sequence[Sequence[Candidate]], margins: Sequence[np.ndarray], budget: float = 240.0
+) -> tuple[dict[str, float], dict[str, float]]:
+    """`delta` and `max_chars` that hold the answer most often with the median answer within `budget` characters.
+
+    Measured on cross-validated margins of the training questions over their own text (SweQUAD-MC): the answer
+    is held when the composed text contains the answer span.
+    """
+    best: tuple[float, float, float, float] | None = None
+    rows = [(ex, c, m) for ex, c, m in zip(examples, cands, margins, strict=True) if getattr(ex, "answer", "") and len(c)]
+    for delta in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0):
+        for max_chars in (200.0, 250.0, 300.0, 400.0, 600.0):
+            held, lengths = [], []
+            for ex, c, m in rows:
+                order = np.argsort(-m, kind="stable")
+                scored = [Scored(c[i], float(m[i])) for i in order]
+                chosen = in_reading_order(compose_units(scored, delta, max_chars))
+                text = " ".join(_WS.sub(" ", s.candidate.text) for s in chosen)
+                held.append(_WS.sub(" ", ex.answer).lower() in text.lower())  # type: ignore[attr-defined]
+                lengths.append(len(text))
+            rate, med = float(np.mean(held)), float(statistics.median(lengths))
+            if med <= budget and (best is None or rate > best[0]):
+                best = (rate, delta, max_chars, med)
+    if best is None:
+        return {"delta": 0.0, "max_chars": budget}, {}
+    return {"delta": best[1], "max_chars": best[2]}, {"compose_cv_held": best[0], "compose_cv_median_chars": best[3]}
+
+
+class Composer:
+    """The offline answerer: selects units and composes the answer. Its `name` is "extractive"."""
+
+    name = "extractive"
+
+    def __init__(self, selector: Selector | None = None) -> None:
+        self.selector = selector or load_selector()
+
+    # -- the Answerer protocol (assistant/answerers.py) --
+
+    def answer(self, question: str, hits: Sequence[Hit], language: Language) -> str:
+        return self.compose(question, hits, language).text
+
+    def stream(self, question: str, hits: Sequence[Hit], language: Language) -> Iterator[str]:
+        yield self.answer(question, hits, language)
+
+    # -- composing --
+
+    def rank(self, question: str, hits: Sequence[Hit], language: Language = "sv") -> Ranking:
+        cands = candidates_from_hits(hits)
+        q = Question.of(question, english=language == "en")
+        return self.selector.rank(q, cands, [passage_context(h) for h in hits])
+
+    def compose_text(self, question: str, text: str, dense: Sequence[float] | None = None) -> Composition:
+        """The answer from one text handed over as the only passage (SweQUAD-MC's setting), cited as [1].
+
+        `dense`: the question–unit cosines of the text's units, if the caller has them.
+        """
+        hit = text_hit(text)
+        cands = candidates_from_text(text, dense)
+        q = Question.of(question, english=detect_language(question) == "en")
+        return self.compose(question, [hit], detect_language(question), ranking=self.selector.rank(q, cands))
+
+    def compose(
+        self, question: str, hits: Sequence[Hit], language: Language = "sv", *, ranking: Ranking | None = None
+    ) -> Composition:
+        ranking = ranking or self.rank(question, hits, language)
+        scored = ranking.scored
+        if not scored:
+            return Composition("", 0.0, ())
+        probability, answers = ranking.probability, ranking.answers
+        qtype = question_type(question)
+        if qtype is QuestionType.LIST or (_LIST_CUE.search(question) and qtype is not QuestionType.WHO):
+            text, chosen = self._list(scored, hits, language)
+            if text:
+                return Composition(text, probability, tuple(chosen), answers)
+        params = self.selector.compose
+        chosen = in_reading_order(compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0)))
+        lines = []
+        lead = _decision_lead(chosen[0], hits, language) if qtype is QuestionType.DECISION else ""
+        for i, s in enumerate(chosen):
+            c = s.candidate
+            hit = hits[c.hit_index]
+            text = _clean(c.text)
+            if c.kind == "table_row" and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER):
+                header = _table_header(hit, c)
+                if header:
+                    text = f"{header}: {text}"
+            if i == 0 and lead:
+                text = f"{lead}: {text}"
+            lines.append(f"{text.rstrip()} [{c.hit_index + 1}]")
+        return Composition(" ".join(lines), probability, tuple(chosen), answers)
+
+    def _list(self, scored: Sequence[Scored], hits: Sequence[Hit], language: Language) -> tuple[str, list[Scored]]:
+        """One line per item that scores within the list margin of the best, across all the passages."""
+        delta = self.selector.compose.get("list_delta", self.selector.compose.get("delta", 0.0) + 1.0)
+        best = scored[0].score
+        items: list[Scored] = []
+        seen: set[str] = set()
+        for s in scored:
+            if s.score < best - delta:
+                break
+            key = _norm(s.candidate.text)
+            if key in seen or len(key) < 3:
+                continue
+            seen.add(key)
+            items.append(s)
+        if len(items) < 2:
+            return "", []
+        shown = in_reading_order(items[:MAX_LIST_ITEMS])
+        lines = [f"- {_clean(s.candidate.text)} [{s.candidate.hit_index + 1}]" for s in shown]
+        rest = len(items) - len(shown)
+        if rest > 0:
+            lines.append(f"och {rest} till." if language == "sv" else f"and {rest} more.")
+        return "\n".join(lines), shown
+
+
+def text_hit(text: str, title: str = "") -> Hit:
+    """A plain text as the one passage of an answer."""
+    chunk = Chunk(doc_id="text", ordinal=0, text=text, page_start=1, page_end=1, meta=DocumentMeta(title=title), source="")
+    return Hit(chunk, 1.0, 1)
+
+
+def _table_header(hit: Hit, cand: Candidate) -> str:
+    """The first line of a table passage (its header row), when the row is not that line itself."""
+    first = hit.chunk.text.strip().splitlines()[0] if hit.chunk.text.strip() else ""
+    if not first or first.strip() in cand.text or cand.ordinal == 0:
+        return ""
+    return _clean(first)
+
+
+def _decision_lead(best: Scored, hits: Sequence[Hit], language: Language) -> str:
+    """Who decided, when, § and case number ("Direktionen, 2022-02-10, § 29, RJL 2022/258"), for a unit that
+    states a decision in its own words ("beviljar", "avslår"); "" otherwise."""
+    hit = hits[best.candidate.hit_index]
+    c = hit.chunk
+    if _DECISION_VERB.search(best.candidate.text) is None:
+        return ""
+    bits = [c.meta.body or "", c.date or c.meta.date or ""]
+    if c.paragraph and f"§ {c.paragraph}" not in best.candidate.text:
+        bits.append(f"§ {c.paragraph}")
+    bits.extend(n for n in display_case_numbers(c.case_numbers) if n not in best.candidate.text)
+    return ", ".join(b for b in bits if b)
