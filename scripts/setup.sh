@@ -22,10 +22,11 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# torch first, pinned, so that nothing later pulls a CUDA build.
-.venv/bin/python -m pip install -q torch==2.13.0
 if [ "$dev" = 1 ]; then
+  # The tests cover the sentence-transformers extra: torch first, pinned, so that nothing later pulls a CUDA build.
+  .venv/bin/python -m pip install -q torch==2.13.0
   .venv/bin/python -m pip install -q -e ".[dev]"
 else
+  # The core install: the default path needs no torch (see the README's extras).
   .venv/bin/python -m pip install -q -e .
 fi
