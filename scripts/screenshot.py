@@ -1,11 +1,14 @@
-"""Take the README's screenshot of a real answer and measure answer times in the browser.
+"""Take the README's screenshots of a real answer (desktop and phone, light and dark) and measure answer times.
 
 Serves the app over the index in ARKIV_DATA_DIR (run `arkiv index` first) on a free port of 127.0.0.1, drives
 Debian's Chromium with Playwright, asks the questions below one by one in fresh conversations, and reads the
 times the page itself records for each answer: from sending the question to the first streamed text
 (data-ms-first-text) and to the complete answer (data-ms-done). Prints the medians as JSON.
 
-Example: .venv/bin/python scripts/screenshot.py --out docs/screenshot-answer.png --runs 5
+With --layouts it also shows the answer in dark mode and on a phone (390 x 844), light and dark, next to --out
+(screenshot-dark.png, screenshot-phone.png, screenshot-phone-dark.png).
+
+Example: .venv/bin/python scripts/screenshot.py --out docs/screenshot-answer.png --runs 5 --layouts
 """
 
 from __future__ import annotations
@@ -89,6 +92,37 @@ def ask(page: Any, question: str, turn: int = 1) -> Timing:
     )
 
 
+LAYOUTS = (
+    ("screenshot-dark.png", {"width": 1280, "height": 900}, "dark"),
+    ("screenshot-phone.png", {"width": 390, "height": 844}, "light"),
+    ("screenshot-phone-dark.png", {"width": 390, "height": 844}, "dark"),
+)
+
+
+def layouts(browser: Any, base: str, folder: Path, shown: str, not_found: str) -> list[Path]:
+    """The answer in dark mode and on a phone: a conversation of two questions, the second not found."""
+    out = []
+    for name, viewport, scheme in LAYOUTS:
+        phone = viewport["width"] < 640
+        context = browser.new_context(viewport=viewport, color_scheme=scheme, is_mobile=phone, device_scale_factor=1)
+        page = context.new_page()
+        page.goto(base + "/")
+        ask(page, shown)
+        ask(page, not_found, turn=2)
+        page.locator("#question").blur()
+        if phone:
+            page.locator("#conversation .turn").nth(0).locator(".answer").scroll_into_view_if_needed()
+            page.fill("#question", "Och vem ska följa upp det?\nOch när?")
+        else:
+            page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(200)
+        path = folder / name
+        page.screenshot(path=str(path))
+        out.append(path)
+        context.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot-answer.png"))
@@ -96,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="questions to time (after one warm-up)")
     parser.add_argument("--shown", default=SHOWN, help="the question whose answer the screenshot shows")
     parser.add_argument("--ask", action="append", default=[], help="a question to time (repeat; default: built in)")
+    parser.add_argument("--layouts", action="store_true", help="also dark mode and a phone, light and dark")
+    parser.add_argument("--not-found", default=QUESTIONS[-1], help="a second question, shown in the layouts")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -134,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             page.locator("#source-pages mark").first.wait_for()
             page.wait_for_timeout(200)
             page.screenshot(path=str(args.source_out))
+            if args.layouts:
+                shots = layouts(browser, base, args.out.parent, args.shown, args.not_found)
             browser.close()
     finally:
         server.should_exit = True
@@ -141,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "screenshot": str(args.out),
+        "layouts": [str(p) for p in shots] if args.layouts else [],
         "source_screenshot": str(args.source_out),
         "shown": asdict(shown),
         "runs": len(timings),

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -89,6 +89,13 @@ def text(lang: str, key: str, **variables: object) -> str:
 @pass_context
 def _t(context: Context, key: str, **variables: object) -> str:
     return text(str(context.get("lang", "sv")), key, **variables)
+
+
+@router.get("/ui-texts.js", include_in_schema=False)
+def texts_script() -> Response:
+    """The same catalogue for the browser, as a script the pages load before their own (no inline script)."""
+    body = "window.ArkivTexts = " + json.dumps(texts(), ensure_ascii=False) + ";\n"
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -492,7 +499,7 @@ def chat_page(request: Request) -> HTMLResponse:
             "current": "chat",
             "skip_target": "question",
             "skip_key": "skip.question",
-            "scripts": ("i18n.js", "app.js"),
+            "scripts": ("/ui-texts.js", "/static/i18n.js", "/static/app.js"),
             "doc_types": DOC_TYPES,
         },
     )
@@ -510,7 +517,7 @@ def documents_page(request: Request) -> HTMLResponse:
             "current": "documents",
             "skip_target": "main",
             "skip_key": "skip.main",
-            "scripts": ("i18n.js", "documents.js"),
+            "scripts": ("/ui-texts.js", "/static/i18n.js", "/static/documents.js"),
         },
     )
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.feedback import FeedbackStore
-from tests.web.conftest import LiveServer
+from tests.web.conftest import LiveServer, web_settings
 
 pytestmark = pytest.mark.browser
 
@@ -189,11 +193,18 @@ def test_copy_answer_puts_the_answer_and_its_sources_on_the_clipboard(browser: A
         page = context.new_page()
         page.goto("/")
         turn = ask(page, TOURISM)
-        turn.get_by_role("button", name="Kopiera svar").click()
-        turn.get_by_text("Svaret är kopierat.").wait_for()
+        turn.get_by_role("button", name="Kopiera svar med källor").click()
+        turn.get_by_text("Svaret och källorna är kopierade.").wait_for()
         copied = page.evaluate("navigator.clipboard.readText()")
-        assert "2 000 000 kr" in copied and "Källor:\n[1] Kallelse med presidiets protokollsutdrag" in copied
-        assert "§ 29" in copied
+        # formatted for a case document: the question, the answer with its [n], then each source in full
+        lines = copied.splitlines()
+        assert lines[0] == f"Fråga: {TOURISM}" and re.fullmatch(r"Svar från Arkiv, \d{4}-\d{2}-\d{2}:", lines[2])
+        assert "2 000 000 kr" in lines[3] and "[1]" in lines[3]
+        source = lines[lines.index("Källor:") + 1]
+        assert source.startswith("[1] Kallelse med presidiets protokollsutdrag")
+        for part in ("Nämnd för arbetsmarknad", "2022-02-10", "§ 29", "dnr RJL 2022/258", "s. 6"):
+            assert part in source
+        assert ".txt" not in copied
     finally:
         context.close()
 
@@ -311,3 +322,334 @@ def test_text_contrast_meets_wcag_aa(page: Any) -> None:
     page.goto("/documents")
     page.locator("#doc-rows tr").first.wait_for()
     assert page.evaluate(CONTRAST) == []
+
+
+# -- conversations, stop, progress, sources, phone and dark mode ---------------------------------------------
+
+HANDKASSA = "Hur ofta kontrolleras handkassan?"
+WITHDRAWN = "Besöksnäringen fick dessutom fem miljoner kronor i extra bidrag."
+
+
+def test_conversations_are_kept_reopened_renamed_and_deleted(page: Any) -> None:
+    page.goto("/")
+    assert page.locator("#conversation-list li").count() == 0 and page.locator("#conv-empty").is_visible()
+    ask(page, TOURISM)
+    first = page.locator("#conversation-list li")
+    assert first.count() == 1 and TOURISM in first.inner_text()
+    assert first.locator(".conv-open").get_attribute("aria-current") == "true"
+
+    # reloading keeps the open conversation: the answer, its sources and its citations work as before
+    page.reload()
+    turn = page.locator("#conversation .turn")
+    turn.first.and_(page.locator("[data-status]")).wait_for()
+    assert turn.count() == 1 and "2 000 000 kr" in turn.locator(".answer-text").inner_text()
+    turn.locator("button.cite").first.click()
+    page.locator("#source-pages mark").first.wait_for()
+    page.keyboard.press("Escape")
+    # a follow-up after the reload still carries the conversation
+    sent: list[dict[str, Any]] = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/api/ask/stream") else None)
+    ask(page, FOLLOW_UP, turn=2)
+    assert len(sent[0]["history"]) == 2 and sent[0]["history"][0]["content"] == TOURISM
+
+    page.click("#new-conversation")
+    assert page.locator("#conversation .turn").count() == 0
+    ask(page, NOT_IN_ARCHIVE)
+    items = page.locator("#conversation-list li")
+    assert items.count() == 2 and NOT_IN_ARCHIVE in items.first.inner_text()  # the newest first
+    assert "2 frågor" in items.nth(1).inner_text()
+
+    # back to the first one
+    items.nth(1).locator(".conv-open").click()
+    assert page.locator("#conversation .turn").count() == 2
+    assert TOURISM in page.locator("#conversation .turn .question-text").first.inner_text()
+    assert items.nth(1).locator(".conv-open").get_attribute("aria-current") == "true"
+
+    # rename it, by keyboard; the name survives a reload
+    items.nth(1).get_by_role("button", name=f"Byt namn på {TOURISM}").click()
+    field = page.get_by_label("Nytt namn")
+    assert field.evaluate("el => el === document.activeElement")
+    field.fill("Stöd till besöksnäringen")
+    field.press("Enter")
+    page.get_by_role("button", name="Byt namn på Stöd till besöksnäringen").wait_for()
+    page.reload()
+    page.locator("#conversation .turn[data-status]").first.wait_for()
+    assert page.locator("#conversation .turn").count() == 2  # still the renamed one, open
+    assert (
+        page.locator("#conversation-list .conv-open[aria-current=true]")
+        .inner_text()
+        .startswith("Stöd till besöksnäringen")
+    )
+
+    # delete it: the list and the page forget it
+    page.get_by_role("button", name="Ta bort Stöd till besöksnäringen").click()
+    assert page.locator("#conversation-list li").count() == 1
+    assert page.locator("#conversation .turn").count() == 0 and page.locator("#empty-state").is_visible()
+    page.get_by_text("Konversationen ”Stöd till besöksnäringen” är borttagen.").wait_for(state="attached")
+    page.reload()
+    assert page.locator("#conversation-list li").count() == 1
+    assert "Stöd till besöksnäringen" not in page.locator("#conversation-list").inner_text()
+
+
+def test_not_found_lists_the_nearest_passages_as_links(page: Any) -> None:
+    page.goto("/")
+    turn = ask(page, NOT_IN_ARCHIVE)
+    links = turn.locator(".nf-nearby a")
+    assert links.count() >= 1
+    href = links.first.get_attribute("href")
+    assert re.match(r"^/documents/[\w.-]+/pages/\d+\?highlight=", href)
+    assert ".txt" not in turn.locator(".nf-nearby").inner_text()  # documents by title, never by file name
+    links.first.click()
+    page.wait_for_url(re.compile(r"/documents/"))
+    assert page.locator("mark#passage").count() == 1
+    assert page.locator(".page-status.found").is_visible()
+    page.go_back()
+    page.locator("#conversation .turn[data-status=not_found]").wait_for()  # the conversation is still there
+
+
+def test_a_table_row_citation_opens_its_page_with_the_row_marked(page: Any) -> None:
+    page.goto("/")
+    turn = ask(page, HANDKASSA)
+    assert turn.get_attribute("data-status") == "answered"
+    turn.locator("button.cite").first.click()
+    page.locator("#source-pages mark").first.wait_for()
+    marked = " ".join(page.locator("#source-pages mark").all_inner_texts())
+    assert "Handkassa" in marked and "bokfört belopp" in marked
+    href = page.get_attribute("#open-page", "href")
+    page.keyboard.press("Escape")
+    page.goto(href)
+    assert page.locator(".page-status.found").is_visible()  # not "was not found on this page"
+    assert page.locator("mark#passage").inner_text().startswith("11. Handkassa")
+    assert "Handkassan ska vara korrekt" in " ".join(page.locator("main mark").all_inner_texts())
+
+
+def test_sources_are_grouped_by_document_and_named_by_title(page: Any) -> None:
+    page.goto("/")
+    turn = ask(page, HANDKASSA)
+    cited = turn.locator(".sources .source-item")
+    docs = turn.locator(".sources .source-doc")
+    assert cited.count() >= 2 and docs.count() == 1  # two citations of one document: the document once
+    assert docs.locator("h5").inner_text().startswith("Internkontrollplan 2023")
+    meta = docs.locator(".source-meta").inner_text()
+    assert "Plan" in meta
+    assert all(re.search(r"s\. \d+", text) for text in cited.all_inner_texts())
+    shown = turn.locator(".sources").inner_text()
+    assert ".txt" not in shown and "internkontrollplan_2023" not in shown
+
+
+# -- a server whose answers come slowly: progress, withdrawal and stop ---------------------------------------
+
+
+class SlowAssistant:
+    """The real assistant, streaming its text a word at a time, with a first sentence that the verified answer
+    does not keep (as a language model's draft may have); records whether the stream ran to its end."""
+
+    def __init__(self, inner: Any, delay: float) -> None:
+        self._inner = inner
+        self.delay = delay
+        self.finished = threading.Event()
+        self.closed = threading.Event()
+        self.hold = False
+        """When set, the first text waits for `release` (so a test can look at the page between the events)."""
+        self.release = threading.Event()
+        self.pieces = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def ask_stream(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        self.finished.clear()
+        self.closed.clear()
+        self.pieces = 0
+        try:
+            drafted = False
+            for kind, data in self._inner.ask_stream(*args, **kwargs):
+                if kind == "text" and not drafted:
+                    drafted = True
+                    if self.hold:
+                        self.release.wait(timeout=30)
+                    time.sleep(self.delay)
+                    yield "text", WITHDRAWN + " "
+                if kind == "text":
+                    for word in re.split(r"(?<= )", data):
+                        time.sleep(self.delay)
+                        self.pieces += 1
+                        yield "text", word
+                    continue
+                yield kind, data
+            self.finished.set()
+        finally:
+            self.closed.set()
+
+
+def _serve(app: Any) -> tuple[str, Any, threading.Thread]:
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="arkiv-slow-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the slow test server did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="module")
+def slow(fixture_index: Any, assistant: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from assistant.web.app import create_app
+
+    slow_assistant = SlowAssistant(assistant, delay=0.15)
+    url, server, thread = _serve(
+        create_app(web_settings(fixture_index, tmp_path_factory.mktemp("slow")), slow_assistant)
+    )
+    slow_assistant.url = url
+    yield slow_assistant
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def slow_page(browser: Any, slow: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE", base_url=slow.url)
+    context.set_default_timeout(30_000)
+    errors: list[str] = []
+    p = context.new_page()
+    p.on("pageerror", lambda ex: errors.append(str(ex)))
+    yield p
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_the_stream_shows_sources_first_then_the_text_then_citations(slow_page: Any, slow: Any) -> None:
+    page = slow_page
+    page.goto("/")
+    slow.hold = True  # the answer's text waits until the page has been looked at
+    slow.release.clear()
+    try:
+        page.fill("#question", TOURISM)
+        page.press("#question", "Enter")
+        turn = page.locator("#conversation .turn").first
+        found = turn.locator(".sources.found")
+        found.wait_for()
+        # the source panel fills before any answer text, grouped by document and named by title
+        assert turn.get_attribute("data-text-events") is None and turn.get_attribute("data-status") is None
+        assert "Kallelse med presidiets protokollsutdrag" in found.inner_text()
+        assert re.search(r"Hittade \d+ stycken i \d+ dokument", turn.locator(".answer-text").inner_text())
+    finally:
+        slow.hold = False
+        slow.release.set()
+    # then the text as it is produced, piece by piece
+    page.wait_for_function("() => Number(document.querySelector('.turn').dataset.textEvents || 0) >= 3")
+    assert turn.get_attribute("data-status") is None and WITHDRAWN in turn.locator(".answer-text").inner_text()
+    turn.and_(page.locator("[data-status]")).wait_for(timeout=60_000)
+    assert int(turn.get_attribute("data-ms-sources")) <= int(turn.get_attribute("data-ms-first-text"))
+    assert int(turn.get_attribute("data-text-events")) > 3
+    # then citations and done: the drafted sentence the verified answer dropped is withdrawn, visibly
+    assert WITHDRAWN not in turn.locator(".answer-text").inner_text()
+    assert turn.locator(".withdrawn del").inner_text() == WITHDRAWN
+    assert turn.locator(".withdrawn").inner_text().startswith("Tillbakadraget")
+    assert turn.locator(".sources.found").count() == 0 and turn.locator(".sources button.source-item").count() >= 1
+    assert turn.locator(".answer-text button.cite").count() >= 1 and slow.finished.is_set()
+
+
+def test_stop_cancels_the_answer_and_the_server_stops_working_on_it(slow_page: Any, slow: Any) -> None:
+    page = slow_page
+    page.goto("/")
+    page.fill("#question", TOURISM)
+    page.press("#question", "Enter")
+    stop = page.get_by_role("button", name="Stoppa")
+    assert stop.is_visible() and not page.locator("#send").is_visible()
+    page.wait_for_function("() => Number(document.querySelector('.turn')?.dataset.textEvents || 0) >= 2")
+    stop.click()
+    turn = page.locator("#conversation .turn").first
+    turn.and_(page.locator("[data-status=stopped]")).wait_for()
+    assert "Svaret avbröts innan det var klart." in turn.inner_text()
+    assert page.locator("#send").is_visible() and not stop.is_visible()
+    # the server stopped producing the answer: its stream was closed before the end
+    assert slow.closed.wait(10) and not slow.finished.is_set()
+    produced = slow.pieces
+    time.sleep(1)
+    assert slow.pieces == produced
+    # the stopped turn is kept with the conversation, and a new question works
+    page.reload()
+    page.locator("#conversation .turn[data-status=stopped]").wait_for()
+    ask(page, NOT_IN_ARCHIVE, turn=2)
+
+
+# -- phone, dark mode, accessibility ------------------------------------------------------------------------
+
+
+def test_on_a_phone_the_composer_grows_but_stays_within_a_fifth_of_the_screen(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.locator("body[data-ready]").wait_for(state="attached")
+        form, box = page.locator("#ask-form"), page.locator("#question")
+        empty = box.bounding_box()["height"]
+        assert form.bounding_box()["height"] <= 844 / 5
+        box.fill("En fråga som är lång.")
+        for _ in range(3):
+            box.press("Shift+Enter")
+            box.type("Ännu en rad i frågan.")
+        three = box.bounding_box()["height"]
+        assert three > empty * 1.5  # it grew with the text
+        for _ in range(12):
+            box.press("Shift+Enter")
+            box.type("Fler rader.")
+        assert form.bounding_box()["height"] <= 844 / 5  # and stops at a fifth of the screen, then scrolls
+        assert box.evaluate("el => el.scrollHeight > el.clientHeight")
+        # the conversations are one tap away
+        toggle = page.get_by_role("button", name="Konversationer")
+        assert toggle.get_attribute("aria-expanded") == "false" and not page.locator("#conversations").is_visible()
+        toggle.click()
+        assert page.locator("#conversations").is_visible()
+    finally:
+        context.close()
+
+
+def _axe(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_and_contrast_meets_aa_in_light_and_dark(
+    browser: Any, live_server: LiveServer, scheme: str
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme=scheme, base_url=live_server.url
+    )
+    try:
+        page = context.new_page()
+        page.goto("/")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(15, 20, 26)") == (scheme == "dark")  # dark mode follows the system setting
+        page.locator("#filters summary").click()
+        ask(page, TOURISM)
+        ask(page, NOT_IN_ARCHIVE, turn=2)
+        assert _axe(page) == []
+        assert page.evaluate(CONTRAST) == []
+        page.locator("button.cite").first.click()
+        page.locator("#source-pages mark").first.wait_for()
+        assert _axe(page) == []
+        assert page.evaluate(CONTRAST) == []
+        href = page.get_attribute("#open-page", "href")
+        page.goto(href)
+        assert _axe(page) == []
+        assert page.evaluate(CONTRAST) == []
+        page.goto("/documents")
+        page.locator("#doc-rows tr").first.wait_for()
+        assert _axe(page) == []
+        assert page.evaluate(CONTRAST) == []
+    finally:
+        context.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +28,7 @@ QUOTE = "1. Bevilja Smålands Turism AB 2 000 000 kr"
 
 @pytest.fixture(scope="module")
 def client(fixture_index: Any, assistant: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = web_settings(fixture_index, tmp_path_factory.mktemp("web-pages"))
+    settings = web_settings(fixture_index, tmp_path_factory.mktemp("web-pages")).model_copy(update={"auth": "proxy"})
     with TestClient(create_app(settings, assistant)) as c:
         yield c
 
@@ -288,7 +290,9 @@ def test_feedback_is_stored_in_sqlite_under_the_data_dir(client: TestClient) -> 
 
 def test_feedback_export_gives_candidate_evaluation_cases(client: TestClient) -> None:
     client.post("/api/feedback", json=_feedback(question="Vad fick Smålands Turism 2022?", comment=None))
-    body = client.get("/api/feedback/export").json()
+    assert client.get("/api/feedback/export").status_code == 401  # administrators only (tests/web/test_trust.py)
+    admin = {"X-Forwarded-User": "admin", "X-Forwarded-Groups": "arkiv-admin"}
+    body = client.get("/api/feedback/export", headers=admin).json()
     assert body["version"] == 1 and body["count"] == len(body["cases"])
     case = next(c for c in body["cases"] if c["question"] == "Vad fick Smålands Turism 2022?")
     assert case["answerable"] is True and case["review"] == "web feedback up"
@@ -308,3 +312,67 @@ def test_feedback_export_gives_candidate_evaluation_cases(client: TestClient) ->
 )
 def test_bad_feedback_is_rejected_in_the_api_error_shape(client: TestClient, changes: dict[str, Any]) -> None:
     assert_error(client.post("/api/feedback", json=_feedback(**changes)), 422, "invalid_request")
+
+
+# -- templates, the one catalogue of texts, no inline script -------------------------------------------------
+
+STATIC = Path(__file__).resolve().parents[2] / "assistant" / "web" / "static"
+TEMPLATES = STATIC.parent / "templates"
+
+
+def test_ui_texts_are_one_catalogue_used_by_the_templates_and_the_browser(client: TestClient) -> None:
+    catalogue = json.loads((STATIC / "texts.json").read_text(encoding="utf-8"))
+    assert set(catalogue) == {"sv", "en"} and catalogue["sv"].keys() == catalogue["en"].keys()
+    assert all(v.strip() for lang in catalogue.values() for v in lang.values())
+    used: set[str] = set()
+    for path in TEMPLATES.glob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'data-i18n="([\w.]+)"', source)) | set(re.findall(r't\(["\']([\w.]+)["\']', source))
+    for path in STATIC.glob("*.js"):
+        source = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'(?:\bt|i18n:)\s*\(?\s*"([a-z]+\.[\w.]+|copy)"', source))
+    missing = {key for key in used if not key.endswith(".") and key not in catalogue["sv"]}  # "type." + t: built
+    assert not missing, f"texts used but not in static/texts.json: {sorted(missing)}"
+    # the browser gets the same file, as a script (no inline script), and no copy of it lives in the JavaScript
+    script = client.get("/ui-texts.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert json.loads(script.text.removeprefix("window.ArkivTexts = ").rstrip().rstrip(";")) == catalogue
+    for path in STATIC.glob("*.js"):
+        assert catalogue["sv"]["chat.intro"] not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", ["/", "/documents", f"/documents/{KALLELSE}/pages/6?highlight=Beslut"])
+def test_pages_are_rendered_without_inline_script_handlers_or_styles(client: TestClient, path: str) -> None:
+    html = client.get(path).text
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert all(" src=" in tag for tag in scripts)
+    assert not re.search(r"\son[a-z]+\s*=", html) and not re.search(r"\sstyle\s*=", html)
+    assert 'name="color-scheme" content="light dark"' in html
+
+
+def test_the_page_view_names_the_document_never_its_file(client: TestClient) -> None:
+    html = client.get(f"/documents/{KALLELSE}/pages/6").text
+    assert "Kallelse med presidiets protokollsutdrag" in html
+    assert f"{KALLELSE}.txt" not in html and "Fil<" not in html
+
+
+def test_a_table_row_is_marked_on_its_page_by_its_words() -> None:
+    page = (
+        "Granskningsområde Kontrollmoment Kontrollmetod Frekvens Kontrollansvarig Resultat\n"
+        "2. Redovisning Kontroll av bokförda poster\n\nUtbetalning ska ske med korrekta\nuppgifter och underlag\n\n"
+        "Stickprov\n\n2 ggr/år\n\nAdministrativ chef\n\nUtan anmärkning\n\n"
+        "3. Fakturering Fakturering ska ske med korrekta \nuppgifter och underlag\n\n"
+        "Stickprov 2 ggr/år Administrativ chef Utan anmärkning\n\n"
+        "4. Moms och skatter Att rapportering sker på rätt\nsätt\n\nStickprov 2 ggr/år Ekonom Utan anmärkning\n"
+    )
+    row = (
+        "Granskningsområde: Fakturering; Kontrollmoment: Fakturering ska ske med korrekta uppgifter och underlag; "
+        "Kontrollmetod: Stickprov; Frekvens: 2 ggr/år; Kontrollansvarig: Administrativ chef; "
+        "Resultat av granskning: Utan anmärkning"
+    )
+    marks = find_highlights(page, [row])
+    marked = page[marks[0].start : marks[-1].end]
+    assert marked.startswith("3. Fakturering") and marked.endswith("Administrativ chef Utan anmärkning")
+    assert "Redovisning" not in marked and "Moms" not in marked
+    assert {m.kind for m in marks} == {"passage"}
+    assert find_highlights(page, ["Granskningsområde: Simhallar; Kontrollmoment: Badvattnets temperatur"]) == []

@@ -12,6 +12,8 @@
     copy: "M9 9h11v11H9zM5 15H4V4h11v1",
     search: "M11 18a7 7 0 1 1 0-14 7 7 0 0 1 0 14zm5-2 4 4",
     info: "M12 22a10 10 0 1 1 0-20 10 10 0 0 1 0 20zm0-6v-5m0-3h.01",
+    edit: "M4 20h4L19 9l-4-4L4 16v4zm9-13 4 4",
+    trash: "M4 7h16M9 7V4h6v3m-8 0 1 13h8l1-13",
   };
 
   const state = {
@@ -22,6 +24,8 @@
     seq: 0,
     panelToken: 0,
     panelReturn: null,
+    stopRequested: false,
+    conversation: null,
   };
 
   // -- small DOM helpers ------------------------------------------------------------------------------------
@@ -306,16 +310,45 @@
     return b && b !== a ? t("source.pages", { a, b }) : t("source.page", { v: a });
   }
 
-  function sourceMetaParts(c) {
+  /* A document as people know it: its title, or, where the title is only a file name, its type, body and date. */
+  function docName(d) {
+    const title = (d && d.title) || "";
+    const fileLike = !title || (!/\s/.test(title) && /[_.]/.test(title)) || /\.(pdf|txt|docx?|md|html?)$/i.test(title);
+    if (!fileLike) return title;
+    const type = I.typeLabel(d.type) || t("type.ovrigt");
+    return d.body ? t("doc.untitled", { type, body: d.body, date: d.date || "" }) : t("doc.untitled.short", { type, date: d.date || "" });
+  }
+
+  function docMeta(d) {
+    return [I.typeLabel(d.type), d.body, d.date].filter(Boolean);
+  }
+
+  /* Where in its document a passage lies: §, case numbers, pages (the date when it is the passage's own). */
+  function whereParts(c) {
     const d = c.document || {};
     return [
-      I.typeLabel(d.type),
-      d.body,
-      c.date || d.date,
-      c.paragraph ? "§ " + c.paragraph : null,
+      c.paragraph ? t("source.paragraph", { v: c.paragraph }) : null,
       (c.case_numbers || []).join(", ") || null,
+      c.date && c.date !== d.date ? c.date : null,
       pagesLabel(c.page_start, c.page_end),
     ].filter(Boolean);
+  }
+
+  function groupByDocument(items) {
+    const groups = new Map();
+    for (const item of items) {
+      const d = item.document || {};
+      if (!groups.has(d.id)) groups.set(d.id, { document: d, items: [] });
+      groups.get(d.id).items.push(item);
+    }
+    return [...groups.values()];
+  }
+
+  function pageHref(c, pageNumber) {
+    const d = c.document || {};
+    const params = highlightQuery(c);
+    if (I.lang !== "sv") params.append("lang", I.lang);
+    return `/documents/${encodeURIComponent(d.id)}/pages/${pageNumber || c.page_start || 1}?${params}#passage`;
   }
 
   function addTurn(question) {
@@ -328,7 +361,10 @@
       query: null,
       filters: null,
       text: "",
+      streamed: "",
+      withdrawn: [],
       citations: [],
+      sources: null,
       status: null,
       done: false,
       notice: null,
@@ -336,9 +372,8 @@
       textEvents: 0,
     };
     const searched = el("p", { class: "searched", hidden: true });
-    const answerText = el("div", { class: "answer-text" }, [
-      el("p", { class: "thinking" }, [el("span", { class: "dots", "aria-hidden": "true" }), el("span", { i18n: "turn.thinking" })]),
-    ]);
+    const progress = el("p", { class: "thinking" }, [el("span", { class: "dots", "aria-hidden": "true" }), el("span", { i18n: "turn.thinking" })]);
+    const answerText = el("div", { class: "answer-text" }, [progress]);
     const answer = el("div", { class: "answer", id: id + "-answer" }, [
       el("div", { class: "answer-head" }, [
         el("span", { class: "avatar arkiv", "aria-hidden": "true", text: "A" }),
@@ -354,7 +389,7 @@
       ]),
       answer,
     ]);
-    turn.el = { article, searched, answer, answerText };
+    turn.el = { article, searched, answer, answerText, progress };
     $("empty-state").hidden = true;
     $("conversation").append(article);
     state.turns.push(turn);
@@ -387,41 +422,116 @@
     box.replaceChildren(icon("info", 16), " ", turn.notice);
   }
 
-  function renderSources(turn) {
-    let section = turn.el.answer.querySelector(".sources");
+  function foundCounts(turn) {
+    const hits = turn.sources || [];
+    return { n: hits.length, m: groupByDocument(hits).length };
+  }
+
+  /* The passages retrieval found, grouped by document, shown while the answer is being written. */
+  function renderFound(turn) {
+    let section = turn.el.answer.querySelector(".sources.found");
     if (section) section.remove();
-    if (!turn.citations.length) return;
-    const hid = turn.id + "-sources";
-    const list = el("ol", { class: "source-list" });
-    for (const c of turn.citations) {
+    if (turn.done || !turn.sources || !turn.sources.length) return;
+    const hid = turn.id + "-found";
+    const counts = foundCounts(turn);
+    const progress = turn.el.progress;
+    if (progress.isConnected) {
+      progress.replaceChildren(el("span", { class: "dots", "aria-hidden": "true" }), el("span", { i18n: "turn.found", vars: counts }));
+    }
+    const list = el("ul", { class: "source-docs" });
+    for (const group of groupByDocument(turn.sources)) {
       list.append(
-        el("li", null, [
-          el(
-            "button",
-            {
-              type: "button",
-              class: "source-item",
-              "aria-haspopup": "dialog",
-              "data-n": String(c.n),
-              onclick: (ev) => openSource(turn, c, ev.currentTarget),
-            },
-            [
-              el("span", { class: "source-n", "aria-hidden": "true", text: String(c.n) }),
-              el("span", { class: "source-body" }, [
-                el("span", { class: "visually-hidden", text: t("panel.source", { n: c.n }) + ": " }),
-                el("span", { class: "source-title", text: (c.document && c.document.title) || "" }),
-                el("span", { class: "source-meta", text: sourceMetaParts(c).join(" · ") }),
-              ]),
-            ],
-          ),
+        el("li", { class: "source-doc" }, [
+          el("p", { class: "source-doc-title", text: docName(group.document) }),
+          el("p", { class: "source-meta", text: docMeta(group.document).join(" · ") }),
+          el("p", { class: "source-where", text: group.items.map((h) => whereParts(h).join(", ")).filter(Boolean).join(" · ") }),
         ]),
       );
     }
-    section = el("section", { class: "sources", "aria-labelledby": hid }, [
-      el("h4", { id: hid, i18n: "sources.heading" }),
-      list,
+    section = el("section", { class: "sources found", "aria-labelledby": hid }, [el("h4", { id: hid, i18n: "sources.found" }), list]);
+    turn.el.answer.append(section);
+  }
+
+  /* The cited sources, grouped by document: each document once, named as people know it, each citation with
+     its §, case numbers and pages; a citation opens its page with the passage marked. */
+  function renderSources(turn) {
+    turn.el.answer.querySelectorAll(".sources").forEach((s) => s.remove());
+    if (!turn.citations.length) return;
+    const hid = turn.id + "-sources";
+    const list = el("ul", { class: "source-docs" });
+    for (const group of groupByDocument(turn.citations)) {
+      const refs = el("ul", { class: "source-list" });
+      for (const c of group.items) {
+        refs.append(
+          el("li", null, [
+            el(
+              "button",
+              {
+                type: "button",
+                class: "source-item",
+                "aria-haspopup": "dialog",
+                "data-n": String(c.n),
+                onclick: (ev) => openSource(turn, c, ev.currentTarget),
+              },
+              [
+                el("span", { class: "source-n", "aria-hidden": "true", text: String(c.n) }),
+                el("span", { class: "visually-hidden", text: t("panel.source", { n: c.n }) + ": " }),
+                el("span", { class: "source-where", text: whereParts(c).join(" · ") || docName(c.document) }),
+              ],
+            ),
+          ]),
+        );
+      }
+      list.append(
+        el("li", { class: "source-doc" }, [
+          el("h5", { class: "source-doc-title", text: docName(group.document) }),
+          el("p", { class: "source-meta", text: docMeta(group.document).join(" · ") }),
+          refs,
+        ]),
+      );
+    }
+    const section = el("section", { class: "sources", "aria-labelledby": hid }, [el("h4", { id: hid, i18n: "sources.heading" }), list]);
+    const after = turn.el.answer.querySelector(".withdrawn") || turn.el.answerText;
+    after.after(section);
+  }
+
+  /* Sentences that were streamed but are not in the verified answer: withdrawn, visibly. */
+  function renderWithdrawn(turn) {
+    let box = turn.el.answer.querySelector(".withdrawn");
+    if (box) box.remove();
+    if (!turn.withdrawn.length) return;
+    box = el("div", { class: "withdrawn" }, [
+      el("p", { class: "withdrawn-label", i18n: "turn.withdrawn" }),
+      ...turn.withdrawn.map((s) => el("p", null, [el("del", { text: s })])),
     ]);
-    turn.el.answerText.after(section);
+    turn.el.answerText.after(box);
+  }
+
+  const SENTENCE_END = /(?<=[.!?…])\s+/;
+
+  function plain(text) {
+    return text.replace(/\[\d+(?:\s*[,;]\s*\d+)*\]/g, "").replace(/\*\*/g, "").replace(/\s+/g, " ").trim();
+  }
+
+  function withdrawnSentences(streamed, final) {
+    const kept = plain(final);
+    return streamed
+      .split(SENTENCE_END)
+      .map((s) => s.trim())
+      .filter((s) => plain(s).length > 3 && !kept.includes(plain(s)));
+  }
+
+  function nearbyItems(turn) {
+    const seen = new Set();
+    const out = [];
+    for (const h of turn.sources || []) {
+      const key = (h.document && h.document.id) + ":" + h.page_start;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(h);
+      if (out.length === 3) break;
+    }
+    return out;
   }
 
   function renderNotFound(turn) {
@@ -442,7 +552,22 @@
         parts.length ? parts.join(", ") : el("span", { i18n: "turn.no_filters" }),
       ]),
     );
-    if (turn.nearby.length) {
+    const near = nearbyItems(turn);
+    if (near.length) {
+      box.append(
+        el("p", { class: "nf-nearby-label", i18n: "turn.nearby" }),
+        el(
+          "ul",
+          { class: "nf-nearby" },
+          near.map((h) =>
+            el("li", null, [
+              el("a", { href: pageHref(h), class: "nearby-link" }, [el("span", { class: "nearby-title", text: docName(h.document) })]),
+              el("span", { class: "nearby-where", text: " – " + [...docMeta(h.document).slice(1), ...whereParts(h)].join(", ") }),
+            ]),
+          ),
+        ),
+      );
+    } else if (turn.nearby.length) {
       box.append(
         el("p", { class: "nf-nearby-label", i18n: "turn.nearby" }),
         el("ul", { class: "nf-nearby" }, turn.nearby.map((item) => el("li", { text: item }))),
@@ -523,22 +648,30 @@
     turn.el.answer.append(bar, form, result);
   }
 
-  async function copyAnswer(turn, status) {
-    let text = turn.text;
+
+  function copyText(turn) {
+    const today = new Date().toISOString().slice(0, 10);
+    const lines = [t("copy.question", { q: turn.question }), "", t("copy.answer", { date: today }), turn.text.replace(/\*\*/g, "")];
     if (turn.citations.length) {
-      text += "\n\n" + t("copy.sources") + "\n";
-      text += turn.citations
-        .map((c) => {
-          const where = [
-            c.paragraph ? "§ " + c.paragraph : null,
-            (c.case_numbers || []).join(", ") || null,
-            c.date || (c.document && c.document.date),
-            pagesLabel(c.page_start, c.page_end),
-          ].filter(Boolean);
-          return `[${c.n}] ${(c.document && c.document.title) || ""}` + (where.length ? ", " + where.join(", ") : "");
-        })
-        .join("\n");
+      lines.push("", t("copy.sources"));
+      for (const c of turn.citations) {
+        const d = c.document || {};
+        const parts = [
+          docName(d),
+          d.body,
+          c.date || d.date,
+          c.paragraph ? t("source.paragraph", { v: c.paragraph }) : null,
+          (c.case_numbers || []).length ? t("copy.case", { v: c.case_numbers.join(", ") }) : null,
+          pagesLabel(c.page_start, c.page_end),
+        ].filter(Boolean);
+        lines.push(`[${c.n}] ${parts.join(", ")}.`);
+      }
     }
+    return lines.join("\n");
+  }
+
+  async function copyAnswer(turn, status) {
+    const text = copyText(turn);
     let ok = false;
     try {
       await navigator.clipboard.writeText(text);
@@ -555,7 +688,7 @@
     status.textContent = t(status.dataset.i18n);
   }
 
-  function finish(turn, data) {
+  function finish(turn, data, restored) {
     turn.done = true;
     turn.status = data.status;
     turn.text = data.answer;
@@ -564,20 +697,37 @@
     turn.filters = data.filters;
     turn.notice = data.notice;
     turn.nearby = data.nearby || [];
+    turn.data = data;
+    if (!restored && turn.textEvents && data.status === "answered") {
+      turn.withdrawn = turn.withdrawn.concat(withdrawnSentences(turn.streamed, turn.text));
+    }
     turn.el.article.dataset.status = data.status;
     turn.el.answer.dataset.status = data.status;
     renderSearched(turn);
     renderNotice(turn);
+    turn.el.answer.querySelectorAll(".sources").forEach((s) => s.remove());
     if (data.status === "not_found") {
       renderNotFound(turn);
-      announce(t("status.notfound"));
+      if (!restored) announce(t("status.notfound"));
     } else {
       renderAnswer(turn.el.answerText, turn.text, turn);
+      renderWithdrawn(turn);
       renderSources(turn);
-      announce(t("status.done"));
+      if (!restored) announce(t("status.done"));
     }
     renderActions(turn);
-    showApplied(data.filters);
+    if (!restored) showApplied(data.filters);
+  }
+
+  function stopTurn(turn) {
+    turn.done = true;
+    turn.status = "stopped";
+    turn.el.article.dataset.status = "stopped";
+    turn.el.answer.dataset.status = "stopped";
+    turn.el.answer.querySelectorAll(".sources.found").forEach((s) => s.remove());
+    if (turn.text) renderAnswer(turn.el.answerText, turn.text, turn);
+    else turn.el.answerText.replaceChildren();
+    turn.el.answerText.append(el("p", { class: "stopped", i18n: "turn.stopped" }));
   }
 
   function failTurn(turn, message) {
@@ -622,12 +772,14 @@
     if (filters) body.filters = filters;
     const turn = addTurn(question);
     $("question").value = "";
+    fitComposer();
     setBusy(true);
     announce(t("status.searching"));
     keepInView(turn);
     const started = performance.now();
     const controller = new AbortController();
     state.controller = controller;
+    state.stopRequested = false;
     try {
       await streamAsk(
         body,
@@ -638,18 +790,30 @@
             renderSearched(turn);
             showApplied(d.filters);
           },
+          sources(d) {
+            turn.sources = d || [];
+            turn.el.article.dataset.msSources = String(Math.round(performance.now() - started));
+            renderFound(turn);
+            const counts = foundCounts(turn);
+            if (counts.n) announce(t("status.found", counts));
+          },
           text(d) {
             if (!turn.textEvents) turn.el.article.dataset.msFirstText = String(Math.round(performance.now() - started));
             turn.textEvents += 1;
             turn.el.article.dataset.textEvents = String(turn.textEvents);
             const follow = nearBottom();
             turn.text += d.text;
+            turn.streamed += d.text;
             renderAnswer(turn.el.answerText, turn.text, turn);
             if (follow) keepInView(turn);
           },
           reset() {
+            /* the text so far is discarded (the language model failed midway): withdrawn, visibly */
+            turn.withdrawn = turn.withdrawn.concat(withdrawnSentences(turn.streamed, ""));
             turn.text = "";
+            turn.streamed = "";
             turn.el.answerText.replaceChildren();
+            renderWithdrawn(turn);
           },
           notice(d) {
             turn.notice = d;
@@ -668,8 +832,12 @@
       );
       if (!turn.done) failTurn(turn, t("turn.network"));
     } catch (err) {
-      if (err.name === "AbortError") {
+      if (err.name === "AbortError" && state.stopRequested) {
+        stopTurn(turn);
+        announce(t("status.stopped"));
+      } else if (err.name === "AbortError") {
         turn.el.article.remove();
+        state.turns = state.turns.filter((x) => x !== turn);
       } else {
         failTurn(turn, err instanceof ApiError ? t("turn.error", { msg: err.message }) : t("turn.network"));
         announce(turn.el.answerText.textContent);
@@ -677,7 +845,10 @@
     } finally {
       if (state.controller === controller) state.controller = null;
       setBusy(false);
-      if (turn.done && nearBottom()) keepInView(turn);
+      if (turn.done && turn.el.article.isConnected) {
+        saveTurns();
+        if (nearBottom()) keepInView(turn);
+      }
     }
   }
 
@@ -685,22 +856,245 @@
     state.busy = busy;
     $("conversation").setAttribute("aria-busy", String(busy));
     const send = $("send");
-    send.setAttribute("aria-disabled", String(busy));
-    send.classList.toggle("busy", busy);
+    const stop = $("stop");
+    const stopHadFocus = document.activeElement === stop;
+    send.hidden = busy;
+    stop.hidden = !busy;
+    if (stopHadFocus && !busy) $("question").focus();
   }
 
-  function newConversation() {
+  function stopAnswer() {
+    if (!state.controller) return;
+    state.stopRequested = true;
+    state.controller.abort();
+  }
+
+  function clearConversation() {
     if (state.controller) state.controller.abort();
     state.turns = [];
     document.querySelectorAll("#conversation .turn").forEach((node) => node.remove());
     $("empty-state").hidden = false;
     $("parsed-filters").hidden = true;
     state.lastFilters = null;
-    $("question").value = "";
     $("question-error").textContent = "";
     setBusy(false);
+  }
+
+  function newConversation() {
+    clearConversation();
+    state.conversation = freshConversation();
+    storeCurrent(null);
+    renderConversationList();
+    $("question").value = "";
+    fitComposer();
     announce(t("chat.new.done"));
     $("question").focus();
+  }
+
+  // -- conversations, kept in this browser (localStorage) ---------------------------------------------------
+
+  const STORE_KEY = "arkiv.conversations";
+  const CURRENT_KEY = "arkiv.current";
+  const MAX_CONVERSATIONS = 50;
+
+  function freshConversation() {
+    const id = "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    return { id, title: "", renamed: false, created: Date.now(), updated: Date.now(), turns: [] };
+  }
+
+  function readStore() {
+    try {
+      const list = JSON.parse(window.localStorage.getItem(STORE_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((c) => c && typeof c.id === "string" && Array.isArray(c.turns)) : [];
+    } catch (e) {
+      return []; /* unreadable or unavailable storage: start empty */
+    }
+  }
+
+  function writeStore(list) {
+    let keep = list.slice(0, MAX_CONVERSATIONS);
+    for (;;) {
+      try {
+        window.localStorage.setItem(STORE_KEY, JSON.stringify(keep));
+        return;
+      } catch (e) {
+        if (keep.length <= 1) return; /* storage full or off: the conversation lasts for this page only */
+        keep = keep.slice(0, -1);
+      }
+    }
+  }
+
+  function storeCurrent(id) {
+    try {
+      if (id) window.localStorage.setItem(CURRENT_KEY, id);
+      else window.localStorage.removeItem(CURRENT_KEY);
+    } catch (e) {
+      /* storage off: nothing to remember */
+    }
+  }
+
+  function savedTurn(turn) {
+    return {
+      question: turn.question,
+      status: turn.status,
+      data: turn.data || null,
+      text: turn.text,
+      sources: (turn.sources || []).slice(0, 12),
+      withdrawn: turn.withdrawn,
+    };
+  }
+
+  function conversationTitle(conv) {
+    if (conv.title) return conv.title;
+    const first = conv.turns[0];
+    return first ? first.question.slice(0, 80) : t("conv.untitled");
+  }
+
+  function saveTurns() {
+    const conv = state.conversation;
+    conv.turns = state.turns.filter((x) => x.done && x.status !== "error").map(savedTurn);
+    if (!conv.turns.length) return;
+    conv.updated = Date.now();
+    if (!conv.renamed) conv.title = conv.turns[0].question.slice(0, 80);
+    const list = readStore().filter((c) => c.id !== conv.id);
+    list.unshift(conv);
+    writeStore(list);
+    storeCurrent(conv.id);
+    renderConversationList();
+  }
+
+  function restoreTurn(saved) {
+    const turn = addTurn(saved.question);
+    turn.sources = saved.sources || [];
+    turn.withdrawn = saved.withdrawn || [];
+    if (saved.status === "stopped" || !saved.data) {
+      turn.text = saved.text || "";
+      stopTurn(turn);
+    } else {
+      finish(turn, saved.data, true);
+    }
+  }
+
+  function openConversation(id, announceIt) {
+    const conv = readStore().find((c) => c.id === id);
+    if (!conv) return false;
+    clearConversation();
+    state.conversation = conv;
+    conv.turns.forEach(restoreTurn);
+    const last = state.turns[state.turns.length - 1];
+    if (last && last.filters) showApplied(last.filters);
+    storeCurrent(conv.id);
+    renderConversationList();
+    if (announceIt) announce(t("conv.opened", { title: conversationTitle(conv) }));
+    return true;
+  }
+
+  function deleteConversation(id) {
+    const list = readStore();
+    const gone = list.find((c) => c.id === id);
+    writeStore(list.filter((c) => c.id !== id));
+    if (state.conversation.id === id) {
+      clearConversation();
+      state.conversation = freshConversation();
+      storeCurrent(null);
+    }
+    renderConversationList();
+    if (gone) announce(t("conv.deleted", { title: conversationTitle(gone) }));
+    const next = $("conversation-list").querySelector(".conv-open");
+    (next || $("question")).focus();
+  }
+
+  function renameConversation(id, title) {
+    const list = readStore();
+    const conv = list.find((c) => c.id === id);
+    if (!conv) return;
+    conv.title = title.slice(0, 120);
+    conv.renamed = true;
+    writeStore(list);
+    if (state.conversation.id === id) {
+      state.conversation.title = conv.title;
+      state.conversation.renamed = true;
+    }
+    renderConversationList();
+    announce(t("conv.renamed", { title: conv.title }));
+    const again = $("conversation-list").querySelector(`[data-conv="${CSS.escape(id)}"] .conv-rename`);
+    if (again) again.focus();
+  }
+
+  function startRename(item, conv) {
+    const input = el("input", { type: "text", id: "rename-" + conv.id, class: "conv-rename-input", maxlength: "120", autocomplete: "off" });
+    input.value = conversationTitle(conv);
+    const cancel = () => {
+      renderConversationList();
+      const back = $("conversation-list").querySelector(`[data-conv="${CSS.escape(conv.id)}"] .conv-rename`);
+      if (back) back.focus();
+    };
+    const form = el("form", { class: "conv-rename-form" }, [
+      el("label", { for: input.id, class: "visually-hidden", i18n: "conv.rename.label" }),
+      input,
+      el("button", { type: "submit", class: "button primary small", i18n: "conv.rename.save" }),
+      el("button", { type: "button", class: "button secondary small", i18n: "conv.rename.cancel", onclick: cancel }),
+    ]);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const title = input.value.trim();
+      if (title) renameConversation(conv.id, title);
+      else cancel();
+    });
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        cancel();
+      }
+    });
+    item.replaceChildren(form);
+    input.focus();
+    input.select();
+  }
+
+  function renderConversationList() {
+    const list = $("conversation-list");
+    const stored = readStore();
+    list.replaceChildren();
+    $("conv-empty").hidden = stored.length > 0;
+    for (const conv of stored) {
+      const title = conversationTitle(conv);
+      const n = conv.turns.length;
+      const current = state.conversation && conv.id === state.conversation.id;
+      const item = el("li", { class: "conv-item", "data-conv": conv.id });
+      const open = el(
+        "button",
+        { type: "button", class: "conv-open", "aria-current": current ? "true" : null, onclick: () => openConversation(conv.id, true) },
+        [
+          el("span", { class: "conv-title", text: title }),
+          el("span", { class: "conv-meta", text: (n === 1 ? t("conv.turns.one") : t("conv.turns", { n })) + " · " + new Date(conv.updated).toLocaleDateString(I.lang === "sv" ? "sv-SE" : "en-GB") }),
+        ],
+      );
+      const rename = el("button", { type: "button", class: "icon-button small conv-rename", "aria-label": t("conv.rename", { title }), title: t("conv.rename", { title }), onclick: () => startRename(item, conv) }, [icon("edit", 16)]);
+      const remove = el("button", { type: "button", class: "icon-button small conv-delete", "aria-label": t("conv.delete", { title }), title: t("conv.delete", { title }), onclick: () => deleteConversation(conv.id) }, [icon("trash", 16)]);
+      item.append(open, rename, remove);
+      list.append(item);
+    }
+  }
+
+  function toggleConversations() {
+    const button = $("conv-toggle");
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    $("conversations").classList.toggle("open", open);
+    if (open) {
+      const first = $("conversation-list").querySelector(".conv-open");
+      if (first) first.focus();
+    }
+  }
+
+  // -- the composer -----------------------------------------------------------------------------------------
+
+  /* The question box grows with its text; CSS caps it (max-height) so the form stays within a fifth of a phone. */
+  function fitComposer() {
+    const q = $("question");
+    q.style.height = "auto";
+    q.style.height = q.scrollHeight + 2 + "px";
   }
 
   // -- the source panel -------------------------------------------------------------------------------------
@@ -724,17 +1118,6 @@
     return params;
   }
 
-  function openLink(c, pageNumber, fileUrl) {
-    const d = c.document || {};
-    if (fileUrl) return fileUrl;
-    if ((d.source || "").toLowerCase().endsWith(".pdf")) {
-      return `/documents/${encodeURIComponent(d.id)}/file#page=${pageNumber}`;
-    }
-    const params = highlightQuery(c);
-    if (I.lang !== "sv") params.append("lang", I.lang);
-    return `/documents/${encodeURIComponent(d.id)}/pages/${pageNumber}?${params}#passage`;
-  }
-
   function metaRow(list, key, value) {
     if (!value) return;
     list.append(el("div", null, [el("dt", { i18n: key }), el("dd", { text: value })]));
@@ -749,7 +1132,7 @@
     eyebrow.dataset.i18n = "panel.source";
     eyebrow.dataset.i18nVars = JSON.stringify({ n: c.n });
     eyebrow.textContent = t("panel.source", { n: c.n });
-    $("source-title").textContent = d.title || "";
+    $("source-title").textContent = docName(d);
     const meta = $("source-meta");
     meta.replaceChildren();
     metaRow(meta, "panel.type", I.typeLabel(d.type));
@@ -762,7 +1145,7 @@
     metaRow(meta, "panel.section", c.section);
     const first = c.page_start || 1;
     const link = $("open-page");
-    link.href = openLink(c, first, null);
+    link.href = pageHref(c, first);
     const pages = $("source-pages");
     pages.replaceChildren(el("p", { class: "loading", i18n: "panel.loading" }));
     if (!dialog.open) dialog.showModal();
@@ -790,7 +1173,6 @@
         section.append(el("div", { class: "page-text" }, [marked(data.page.text, data.highlights)]));
         pages.append(section);
       }
-      if (results[0].file_url) link.href = results[0].file_url;
       const mark = pages.querySelector("mark");
       if (mark) {
         const top = mark.offsetTop - pages.offsetTop - pages.clientHeight / 3;
@@ -833,27 +1215,45 @@
         ask(question.value);
       }
     });
+    question.addEventListener("input", fitComposer);
     document.querySelectorAll(".example").forEach((button) =>
       button.addEventListener("click", () => {
         question.value = button.textContent;
         ask(button.textContent);
       }),
     );
+    $("stop").addEventListener("click", stopAnswer);
     $("new-conversation").addEventListener("click", newConversation);
+    $("conv-toggle").addEventListener("click", toggleConversations);
     $("clear-filters").addEventListener("click", clearFilters);
     $("use-parsed").addEventListener("click", useApplied);
     ["year-from", "year-to", "body-filter", "type-filter"].forEach((id) => $(id).addEventListener("change", updateFilterCount));
     I.onChange(() => {
       for (const turn of state.turns) {
         if (turn.query !== null) renderSearched(turn);
-        if (turn.done && turn.status !== "not_found" && turn.status !== "error") renderSources(turn);
+        if (!turn.done) renderFound(turn);
+        if (turn.done && turn.status === "answered") renderSources(turn);
         if (turn.done && turn.status === "not_found") renderNotFound(turn);
       }
+      renderConversationList();
       if (state.lastFilters) showApplied(state.lastFilters);
       updateFilterCount();
     });
     updateFilterCount();
     loadBodies();
+    /* reloading keeps the conversation that was open */
+    let current = null;
+    try {
+      current = window.localStorage.getItem(CURRENT_KEY);
+    } catch (e) {
+      current = null; /* storage off */
+    }
+    if (!current || !openConversation(current, false)) {
+      state.conversation = freshConversation();
+      renderConversationList();
+    }
+    fitComposer();
+    document.body.dataset.ready = "true";
     if (window.ResizeObserver) {
       new ResizeObserver(() => {
         document.documentElement.style.setProperty("--form-h", form.offsetHeight + 16 + "px");
@@ -861,8 +1261,6 @@
     }
   }
 
-  /* the texts first (static/texts.json), then the page */
-  I.ready.then(init, (err) => {
-    console.error("Arkiv: the texts could not be loaded", err);
-  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
 })();

@@ -122,8 +122,6 @@
     load(input.value);
   }
 
-  /* the texts first (static/texts.json), then the page */
-  I.ready.then(init, (err) => {
-    console.error("Arkiv: the texts could not be loaded", err);
-  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
 })();

@@ -1,17 +1,10 @@
-/* Arkiv: the web pages' texts in Swedish and English (from static/texts.json), and the language switch. */
+/* Arkiv: the web pages' texts in Swedish and English (static/texts.json), and the language switch. */
 "use strict";
 
 (function () {
-  /* The catalogue of UI texts, Swedish and English: static/texts.json, the same file the server's templates use. */
-  let STRINGS = { sv: {}, en: {} };
-  const ready = fetch("/static/texts.json", { credentials: "same-origin" })
-    .then((res) => {
-      if (!res.ok) throw new Error(res.statusText);
-      return res.json();
-    })
-    .then((data) => {
-      STRINGS = data;
-    });
+  /* The catalogue of UI texts, Swedish and English: static/texts.json, the same file the server's templates use,
+     served as /ui-texts.js (window.ArkivTexts) so that it is here before the page's scripts run. */
+  const STRINGS = window.ArkivTexts || { sv: {}, en: {} };
 
   const KEY = "arkiv.lang";
 
@@ -78,7 +71,6 @@
   }
 
   window.ArkivI18n = {
-    ready,
     t,
     apply,
     setLang,
