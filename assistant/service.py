@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from assistant.access import ANONYMOUS, Principal
 from assistant.answerers import Answerer
 from assistant.errors import BadRequest, LLMUnavailable
 from assistant.extractive import ExtractiveAnswerer
@@ -82,15 +83,24 @@ class Assistant:
 
     # -- search -----------------------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, principal: Principal = ANONYMOUS
+    ) -> list[Hit]:
         query = validate_question(query)
         parsed = parse_question(query, self.known_bodies)
         applied = parsed.filters.merged(filters or Filters())
+        applied = applied.visible_to(principal.visible_groups)  # access: part of every store query
         return self.retriever.retrieve(query, applied, k, parsed)
 
     # -- ask --------------------------------------------------------------------------------------------------
 
-    def plan(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Plan:
+    def plan(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: Filters | None = None,
+        principal: Principal = ANONYMOUS,
+    ) -> Plan:
         question = validate_question(question)
         language = detect_language(question)
         follow = bool(history) and is_follow_up(question)
@@ -101,6 +111,7 @@ class Assistant:
         carried = carried_filters(history, self.known_bodies) if follow else Filters()
         explicit = filters or Filters()
         applied = carried.merged(parsed.filters).merged(explicit)
+        applied = applied.visible_to(principal.visible_groups)  # access: part of every store query
         soft = applied.doc_type is not None and explicit.doc_type is None
         return Plan(question, query, language, parsed, applied, soft, str(question_type(question)))
 
@@ -137,20 +148,31 @@ class Assistant:
                     seen.add(chunk.chunk_id)
         return out
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: Filters | None = None,
+        principal: Principal = ANONYMOUS,
+    ) -> Answer:
         answer: Answer | None = None
-        for kind, data in self.ask_stream(question, history, filters):
+        for kind, data in self.ask_stream(question, history, filters, principal):
             if kind == "answer":
                 answer = data
         assert answer is not None
         return answer
 
     def ask_stream(
-        self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: Filters | None = None,
+        principal: Principal = ANONYMOUS,
     ) -> Iterator[Event]:
-        """The answer as events: meta (query and filters), text pieces, notices, then the verified Answer."""
+        """The answer as events: meta (query and filters), text pieces, notices, then the verified Answer.
+        Only documents the principal may see are searched (anonymous: public ones)."""
         started = time.perf_counter()
-        plan = self.plan(question, history, filters)
+        plan = self.plan(question, history, filters, principal)
         hits, applied = self.retrieve(plan)
         yield "meta", {"query": plan.query, "filters": applied.to_dict(), "language": plan.language}
         yield "sources", [hit_json(h) for h in hits]  # the web page fills its source panel before the answer
@@ -217,14 +239,16 @@ class Assistant:
             nearby.append(", ".join(x for x in (c.meta.title, where, pages) if x))
         nearby = list(dict.fromkeys(nearby))
         described = _describe_filters(applied, plan.language)
+        # the text does not repeat the question: it may name what the asker may not see (access), and the
+        # asker has it already; what was searched is `Answer.query`, shown beside the answer
         if plan.language == "sv":
-            text = f"Arkivet innehåller inget som besvarar frågan. Jag sökte efter ”{plan.query}”"
-            text += f" med filter: {described}." if described else " utan filter."
+            text = "Arkivet innehåller inget som besvarar frågan"
+            text += f" (sökt med filter: {described})." if described else " (sökt utan filter)."
             if nearby:
                 text += " Närmast i arkivet finns: " + "; ".join(nearby) + "."
         else:
-            text = f"The archive holds nothing that answers the question. I searched for “{plan.query}”"
-            text += f" with filters: {described}." if described else " without filters."
+            text = "The archive holds nothing that answers the question"
+            text += f" (searched with filters: {described})." if described else " (searched without filters)."
             if nearby:
                 text += " The nearest material in the archive: " + "; ".join(nearby) + "."
         return Answer(

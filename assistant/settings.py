@@ -80,6 +80,13 @@ class AssistantSettings(IndexSettings):
         90, ge=1, description="Days that feedback and audit logs are kept; older ones are deleted."
     )
     api_docs: bool = Field(False, description="Serve the OpenAPI schema and /docs.")
+    workers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Searches and answers the web app works on at once; more requests wait their turn without "
+        "holding anything (raise it when a remote LLM does the answering).",
+    )
 
 
 def settings_table() -> str:

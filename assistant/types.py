@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -26,20 +27,42 @@ class Filters:
     paragraph: str | None = None
     document: str | None = None
     access_groups: tuple[str, ...] = ()
+    """A user's own narrowing to some access groups; it can never widen what they may see."""
+    visible_groups: tuple[str, ...] | None = field(default=None, compare=True, repr=False)
+    """The access groups the asking principal may see (set by the service from the request's identity, never by
+    the user). None: unrestricted, for the indexer and evaluation only. Not shown as a filter."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        return tuple(f.name for f in fields(cls) if f.name != "visible_groups")
 
     def merged(self, other: Filters) -> Filters:
-        """These filters, with every field `other` sets taking its value."""
-        changes = {f.name: getattr(other, f.name) for f in fields(other) if getattr(other, f.name) not in (None, ())}
-        return replace(self, **changes)
+        """These filters, with every field `other` sets taking its value (visible groups only ever narrow)."""
+        changes = {
+            f.name: getattr(other, f.name)
+            for f in fields(other)
+            if f.name != "visible_groups" and getattr(other, f.name) not in (None, ())
+        }
+        out = replace(self, **changes)
+        if other.visible_groups is not None:
+            out = out.visible_to(other.visible_groups)
+        return out
+
+    def visible_to(self, groups: Iterable[str]) -> Filters:
+        """These filters, restricted to documents of the given access groups (intersected with any restriction
+        already set)."""
+        wanted = set(groups)
+        if self.visible_groups is not None:
+            wanted &= set(self.visible_groups)
+        return replace(self, visible_groups=tuple(sorted(wanted)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Only the fields that are set, as JSON-ready values."""
+        """Only the fields that are set, as JSON-ready values (the principal's visible groups are not a filter
+        the user set, and are left out)."""
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name == "visible_groups":
+                continue
             value = getattr(self, f.name)
             if value not in (None, ()):
                 out[f.name] = list(value) if isinstance(value, tuple) else value
@@ -121,6 +144,7 @@ def search_filter(filters: Filters) -> SearchFilter:
         case_numbers=cases,
         paragraphs=(filters.paragraph,) if filters.paragraph else (),
         access_groups=filters.access_groups,
+        visible_groups=filters.visible_groups,
         year_from=filters.year_from,
         year_to=filters.year_to,
         date_from=filters.date_from,

@@ -40,6 +40,9 @@ KEYWORD_FIELDS = (
 )
 INTEGER_FIELDS = ("year", "years", "date_num", "ordinal")
 
+NO_GROUP = "\x00none"
+"""A group no document has: what an empty `visible_groups` matches (nothing)."""
+
 SearchMode = Literal["dense", "sparse", "hybrid"]
 Level = Literal["chunk", "unit"]
 
@@ -71,6 +74,9 @@ class SearchFilter:
     case_numbers: tuple[str, ...] = ()
     paragraphs: tuple[str, ...] = ()
     access_groups: tuple[str, ...] = ()
+    visible_groups: tuple[str, ...] | None = None
+    """Access control: only chunks whose `access_groups` share one of these. None: unrestricted (indexing,
+    maintenance); an empty tuple matches nothing. Every search, scroll and count that serves a user sets it."""
     year_from: int | None = None
     """Years match chunks dated in them, of documents from them, or that name them in their text."""
     year_to: int | None = None
@@ -95,6 +101,8 @@ class SearchFilter:
         ):
             if values:
                 out.append((key, "any", list(values)))
+        if self.visible_groups is not None:
+            out.append(("access_groups", "any", list(self.visible_groups) or [NO_GROUP]))
         if self.year_from is not None or self.year_to is not None:
             out.append(("years", "range", (self.year_from, self.year_to)))
         if self.date_from or self.date_to:

@@ -1,18 +1,22 @@
-"""create_app: the FastAPI app, its lifespan and its one error shape."""
+"""create_app: the FastAPI app, its lifespan, its middleware and its one error shape."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.access import TokenBook, Unauthorized
+from assistant.audit import AuditLog
 from assistant.errors import AssistantError, BadRequest
 from assistant.service import Assistant, build_assistant
 from assistant.settings import AssistantSettings
@@ -20,6 +24,24 @@ from assistant.slack import mount_slack
 from indexer.errors import IndexerError
 
 logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+PRUNE_EVERY_S = 6 * 3600
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+UNAVAILABLE = (
+    "Sökindexet svarar inte just nu; försök igen om en stund. / The search index is not answering right now; "
+    "try again shortly."
+)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -38,23 +60,131 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
     for e in errors[:5]:
         where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
         parts.append(f"{where or 'body'}: {e.get('msg', 'invalid')}")
-    return "invalid_request", "Ogiltig begäran. / Invalid request: " + "; ".join(parts)
+    message = "Ogiltig begäran. / Invalid request: " + "; ".join(parts)
+    # a message echoes the input: keep it valid text (a lone surrogate cannot be encoded) and short
+    return "invalid_request", message.encode("utf-8", "replace").decode("utf-8")[:1000]
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """Whether an error (or what caused it) is the Qdrant server being unreachable: a connection that failed or
+    timed out, from qdrant-client or the HTTP and gRPC libraries under it."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        module = type(seen).__module__ or ""
+        if isinstance(seen, (ConnectionError, TimeoutError)) or module.split(".")[0] in (
+            "qdrant_client",
+            "httpx",
+            "httpcore",
+            "grpc",
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _too_large(limit: int) -> str:
+    return f"Begäran är för stor (högst {limit // 1024} kB). / The request is too large (at most {limit // 1024} kB)."
+
+
+class DeclaredBodyLimit:
+    """A declared Content-Length over the limit is a 413 in the API's error shape, before anything is read.
+    (Bodies without a length, chunked ones, are counted by Starlette's limit as they arrive.)"""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            try:
+                too_large = int(length) > self.limit
+            except ValueError:
+                too_large = False  # not a number: the server has refused it already
+            if too_large:
+                response = JSONResponse(error_body("too_large", _too_large(self.limit)), status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """The security headers on every response: CSP without inline script, nosniff, no framing, no referrer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {k.lower() for k, _ in headers}
+                headers.extend(
+                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k.encode() not in present
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: AssistantSettings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The app. With no assistant given, one is built over the index at startup."""
     settings = settings or AssistantSettings()
+    from assistant.web.routes import HealthCache
+
+    def prune() -> None:
+        """Delete feedback and audit logs older than ARKIV_RETENTION_DAYS."""
+        from assistant.feedback import FeedbackStore
+
+        store = getattr(app.state, "feedback_store", None)
+        if not isinstance(store, FeedbackStore):
+            store = app.state.feedback_store = FeedbackStore(Path(settings.data_dir) / settings.feedback_db)
+        store.prune(settings.retention_days)
+        app.state.audit.prune()
+
+    async def prune_daily() -> None:
+        while True:
+            await anyio.sleep(PRUNE_EVERY_S)
+            await anyio.to_thread.run_sync(prune)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "assistant", None) is None:
             app.state.assistant = build_assistant(settings)
-        yield
+        await anyio.to_thread.run_sync(prune)
+        await anyio.to_thread.run_sync(app.state.health.refresh, app.state.assistant)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(prune_daily)
+            yield
+            tg.cancel_scope.cancel()
 
-    app = FastAPI(title="Arkiv", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs
+    app = FastAPI(
+        title="Arkiv",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+        max_body_size=MAX_BODY_BYTES,  # Starlette's limit: by Content-Length, and by counting chunked bodies
+    )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.lock = threading.Lock()
+    app.state.workers = anyio.CapacityLimiter(settings.workers)
+    app.state.health = HealthCache()
+    app.state.tokens = TokenBook(settings.tokens_file) if settings.tokens_file else None
+    app.state.audit = AuditLog(
+        Path(settings.data_dir) / settings.audit_dir,
+        retention_days=settings.retention_days,
+        log_questions=settings.log_questions,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,10 +195,23 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
     async def _bad(request: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse(error_body(exc.code, str(exc)), status_code=400)
 
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            error_body("unauthorized", str(exc)), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+        }.get(exc.status_code, "http_error")
+        message = _too_large(MAX_BODY_BYTES) if exc.status_code == 413 else str(exc.detail)
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(AssistantError)
     @app.exception_handler(IndexerError)
@@ -78,6 +221,9 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_store_outage(exc):
+            logger.error("the search index does not answer on %s: %s", request.url.path, type(exc).__name__)
+            return JSONResponse(error_body("unavailable", UNAVAILABLE), status_code=503, headers={"Retry-After": "5"})
         logger.exception("unexpected error on %s", request.url.path)
         return JSONResponse(
             error_body("internal", "Något gick fel hos Arkiv. / Something went wrong in Arkiv."), status_code=500
@@ -92,4 +238,7 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
 
     app.include_router(cases_router)
     mount_slack(app, settings)
+    build_stack = app.build_middleware_stack
+    # outside Starlette's own error middleware, so that a 500 gets the headers too
+    app.build_middleware_stack = lambda: SecurityHeaders(DeclaredBodyLimit(build_stack()))  # type: ignore[method-assign]
     return app

@@ -32,6 +32,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from assistant.access import Principal
+from assistant.audit import AuditLog
 from assistant.feedback import Feedback, FeedbackStore
 from assistant.settings import AssistantSettings
 from indexer.catalog import Catalog, CatalogEntry
@@ -127,11 +129,30 @@ def feedback_store(request: Request) -> FeedbackStore:
     return store
 
 
+# -- access (who may see which document): a document one may not see is as unknown as one that does not exist --
+
+
+def _principal(request: Request) -> Principal:
+    from assistant.web.routes import get_principal
+
+    return get_principal(request)
+
+
+def _audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
 def _entry(request: Request, doc_id: str) -> CatalogEntry:
+    principal = _principal(request)
     entry = _catalog(request).get(doc_id) if _DOC_ID.match(doc_id) else None
-    if entry is None:
+    if entry is None or not principal.sees(entry.meta.access_groups):
         raise HTTPException(404, f"Okänt dokument: {doc_id}. / Unknown document: {doc_id}.")
+    _audit(request).record(principal, "document", documents=[entry.doc_id], detail={"path": request.url.path})
     return entry
+
+
+# -- end of access --
 
 
 def _original(entry: CatalogEntry) -> Path | None:
@@ -373,7 +394,8 @@ def _matches(entry: CatalogEntry, words: Sequence[str]) -> bool:
 def list_documents(request: Request, q: str = Query("", max_length=200)) -> dict[str, Any]:
     """What is indexed, optionally searched by title (every word must occur, case and accents ignored)."""
     words = [_fold(w) for w in q.split()]
-    entries = list(_catalog(request).entries())
+    principal = _principal(request)  # access: only documents the user may see, counted as well as listed
+    entries = [e for e in _catalog(request).entries() if principal.sees(e.meta.access_groups)]
     chosen = [e for e in entries if _matches(e, words)]
     chosen.sort(key=lambda e: (e.meta.date or str(e.meta.year or ""), e.meta.title), reverse=True)
     return {
@@ -458,9 +480,23 @@ class FeedbackRequest(BaseModel):
     status: Literal["answered", "not_found"] | None = None
 
 
+def _cited_groups(request: Request, citations: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The access groups of the documents an answer cites (for who may later export the feedback)."""
+    groups: set[str] = set()
+    catalog = _catalog(request)
+    for c in citations:
+        doc = c.get("document") if isinstance(c, dict) else None
+        doc_id = doc.get("id") if isinstance(doc, dict) else None
+        entry = catalog.get(doc_id) if isinstance(doc_id, str) and _DOC_ID.match(doc_id) else None
+        if entry is not None:
+            groups.update(g for g in entry.meta.access_groups if g != "public")
+    return tuple(sorted(groups))
+
+
 @router.post("/api/feedback", status_code=201)
 def post_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
     comment = (body.comment or "").strip() or None
+    principal = _principal(request)
     fid = feedback_store(request).add(
         Feedback(
             rating=body.rating,
@@ -471,6 +507,8 @@ def post_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
             source="web",
             query=body.query,
             status=body.status,
+            user=principal.user,
+            access_groups=_cited_groups(request, body.citations),
         )
     )
     logger.info("feedback %s stored: %s", fid, body.rating)
@@ -479,8 +517,19 @@ def post_feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
 
 @router.get("/api/feedback/export")
 def export_feedback(request: Request) -> dict[str, Any]:
-    """Feedback as candidate evaluation cases (the gold set's shape), for a person to review."""
-    cases = feedback_store(request).export_candidates()
+    """Feedback as candidate evaluation cases (the gold set's shape), for a person to review.
+
+    Administrators only (ARKIV_ADMIN_GROUP): the questions may hold personal data. Feedback on answers that
+    cite documents of groups the administrator is not in is left out."""
+    principal = _principal(request)
+    if principal.user is None:
+        raise HTTPException(401, "Logga in för att exportera återkoppling. / Sign in to export feedback.")
+    if not principal.is_admin(_settings(request).admin_group):
+        raise HTTPException(
+            403, "Bara administratörer får exportera återkoppling. / Only administrators may export feedback."
+        )
+    cases = feedback_store(request).export_candidates(visible=principal.sees)
+    _audit(request).record(principal, "feedback_export", detail={"cases": len(cases)})
     return {"version": 1, "count": len(cases), "cases": cases}
 
 
