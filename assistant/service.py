@@ -173,6 +173,16 @@ class Assistant:
         Only documents the principal may see are searched (anonymous: public ones)."""
         started = time.perf_counter()
         plan = self.plan(question, history, filters, principal)
+        # -- case course (assistant/cases.py): "Vad har hänt i ärendet RJL 2022/258?" answers from the timeline --
+        from assistant.cases import case_course_answer
+
+        course = case_course_answer(self, plan, history)
+        if course is not None:
+            yield "meta", {"query": plan.query, "filters": plan.filters.to_dict(), "language": plan.language}
+            yield "text", course.text
+            yield "answer", course
+            return
+        # -- end case course --
         hits, applied = self.retrieve(plan)
         yield "meta", {"query": plan.query, "filters": applied.to_dict(), "language": plan.language}
         yield "sources", [hit_json(h) for h in hits]  # the web page fills its source panel before the answer
