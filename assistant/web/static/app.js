@@ -239,10 +239,36 @@
 
   const INLINE = /\[(\d+(?:\s*[,;]\s*\d+)*)\]|\*\*([^*\n]+)\*\*/g;
 
+  // -- case numbers link to their case page (/cases/{case_number}) --
+  const CASE_NUMBER = /(?<![\w/])[A-ZÅÄÖ][A-ZÅÄÖ0-9]{1,7} (?:19[89]\d|20[0-4]\d)\/\d{1,6}(?![\w/])/g;
+
+  function caseLink(number) {
+    return el("a", { class: "case-link", href: "/cases/" + encodeURIComponent(number), text: number });
+  }
+
+  function appendLinked(parent, text) {
+    let at = 0;
+    for (const m of text.matchAll(CASE_NUMBER)) {
+      if (m.index > at) parent.append(text.slice(at, m.index));
+      parent.append(caseLink(m[0]));
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) parent.append(text.slice(at));
+  }
+
+  function caseLinks(numbers) {
+    if (!numbers || !numbers.length) return null;
+    const span = el("span");
+    const whole = new RegExp("^" + CASE_NUMBER.source + "$");
+    numbers.forEach((n, i) => span.append(...(i ? [", "] : []), whole.test(n) ? caseLink(n) : n));
+    return span;
+  }
+  // -- end case numbers --
+
   function renderInline(parent, text, turn) {
     let at = 0;
     for (const m of text.matchAll(INLINE)) {
-      if (m.index > at) parent.append(text.slice(at, m.index));
+      if (m.index > at) appendLinked(parent, text.slice(at, m.index));
       if (m[2] !== undefined) {
         parent.append(el("strong", { text: m[2] }));
       } else {
@@ -251,7 +277,7 @@
       }
       at = m.index + m[0].length;
     }
-    if (at < text.length) parent.append(text.slice(at));
+    if (at < text.length) appendLinked(parent, text.slice(at));
   }
 
   function chip(turn, n) {
@@ -1120,7 +1146,7 @@
 
   function metaRow(list, key, value) {
     if (!value) return;
-    list.append(el("div", null, [el("dt", { i18n: key }), el("dd", { text: value })]));
+    list.append(el("div", null, [el("dt", { i18n: key }), value instanceof Node ? el("dd", null, [value]) : el("dd", { text: value })]));
   }
 
   async function openSource(turn, c, trigger) {
@@ -1139,7 +1165,7 @@
     metaRow(meta, "panel.body", d.body);
     metaRow(meta, "panel.date", c.date || d.date);
     metaRow(meta, "panel.paragraph", c.paragraph ? "§ " + c.paragraph : null);
-    metaRow(meta, "panel.case_numbers", (c.case_numbers || []).join(", "));
+    metaRow(meta, "panel.case_numbers", caseLinks(c.case_numbers || []));
     metaRow(meta, "panel.page", pagesLabel(c.page_start, c.page_end).replace(/^(s|p|pp)\. /, ""));
     metaRow(meta, "panel.part", c.part);
     metaRow(meta, "panel.section", c.section);
