@@ -129,3 +129,9 @@ def train_selector(seed: int, dense: bool, out: str | None) -> None:
     for key, value in sorted(report.items()):
         click.echo(f"{key}: {value:.4f}")
     click.echo(f"wrote {path}")
+
+
+# --- `arkiv train reranker` (retrieval): the command lives in assistant/rerank_train.py ---
+from assistant.rerank_train import reranker_command as _reranker_command  # noqa: E402
+
+train.add_command(_reranker_command)

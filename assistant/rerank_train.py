@@ -70,7 +70,9 @@ def _facts_at(order: Sequence[int], q: QueryRows, k: int) -> float | None:
     return float(len(found) == q.n_facts)
 
 
-def evaluate(queries: Sequence[QueryRows], score: Callable[[QueryRows], Sequence[float]], k: int = 5) -> dict[str, float]:
+def evaluate(
+    queries: Sequence[QueryRows], score: Callable[[QueryRows], Sequence[float]], k: int = 5
+) -> dict[str, float]:
     """Mean recall@k and facts@k of the scored questions when ranked by `score` (ties: search order)."""
     recalls, facts = [], []
     for q in queries:
@@ -285,7 +287,9 @@ def swequad_queries(retriever: Any, items: Sequence[dict[str, Any]]) -> list[Que
         want = " ".join(answer.split()).lower()
         doc = context_id(item["context"])
         lab = tuple(
-            frozenset({"answer"}) if c.chunk.doc_id == doc and want in " ".join(c.chunk.text.split()).lower() else frozenset()
+            frozenset({"answer"})
+            if c.chunk.doc_id == doc and want in " ".join(c.chunk.text.split()).lower()
+            else frozenset()
             for c in cands
         )
         out.append(
@@ -323,7 +327,7 @@ def shared_benchmarks() -> Any:
 @click.option(
     "--swequad",
     "swequad_n",
-    default=120,
+    default=60,
     show_default=True,
     type=int,
     help="SweQUAD-MC training questions to learn from (their contexts are indexed once, cached); 0: none.",
@@ -331,7 +335,13 @@ def shared_benchmarks() -> Any:
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Where to write the model (default: the package's)."
 )
-def reranker_command(seed: int, folds: int, swequad_n: int, out: str | None) -> None:
+@click.option(
+    "--vector-cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the evaluation's passage-vector cache (ARKIV_EVAL_CACHE), to embed nothing twice.",
+)
+def reranker_command(seed: int, folds: int, swequad_n: int, out: str | None, vector_cache: str | None) -> None:
     """Train the reranker from the gold set's training split (over the index of corpus/) and SweQUAD-MC.
 
     The index under ARKIV_DATA_DIR must hold corpus/ (`arkiv index corpus/`). Prints the cross-validated
@@ -353,6 +363,10 @@ def reranker_command(seed: int, folds: int, swequad_n: int, out: str | None) -> 
 
     settings = AssistantSettings()
     embedder = make_embedder(settings)
+    if vector_cache:
+        from evaluation.harness import CachedEmbedder
+
+        embedder = CachedEmbedder(embedder, Path(vector_cache))
     sparse = SparseEncoder(settings.cache_dir)
     store = make_store(settings)
     store.open(Manifest(embedder.model_id, embedder.dimension))
@@ -376,6 +390,7 @@ def reranker_command(seed: int, folds: int, swequad_n: int, out: str | None) -> 
             write_swequad_corpus(items, sq_dir / "corpus")
             sq_settings = settings.model_copy(update={"data_dir": sq_dir, "qdrant_url": None})
             indexer = build_indexer(sq_settings)
+            indexer.embedder = embedder
             try:
                 indexer.run([sq_dir / "corpus"])
                 sq_retriever = Retriever(indexer.store, embedder, sparse, prefetch=settings.prefetch_k, use_model=False)

@@ -163,11 +163,7 @@ class Retriever:
         for c in exact:
             if c.chunk_id not in seen:
                 match = by_id.get(c.chunk_id)
-                hits.append(
-                    self._hit(match, len(hits) + 1, "exact")
-                    if match
-                    else Hit(c, 1.0, len(hits) + 1, "exact")
-                )
+                hits.append(self._hit(match, len(hits) + 1, "exact") if match else Hit(c, 1.0, len(hits) + 1, "exact"))
                 seen.add(c.chunk_id)
         limit = max(k, 12) if gather_list else k
         per_paragraph: set[tuple[str, str]] = set()

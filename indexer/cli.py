@@ -130,6 +130,8 @@ def format_report(report: Any) -> str:
         f"{report.removed} borttagna, {len(report.skipped)} överhoppade)",
         f"  sidor:         {report.pages_text} textlager, {report.pages_ocr} OCR, {report.pages_skipped} överhoppade",
         f"  chunkar:       {report.chunks} i indexet ({report.chunks_embedded} inbäddade nu)",
+        f"  svarsenheter:  {report.units} ({report.units_embedded} med egen inbäddning)",
+        f"  tabellrader:   {report.table_rows} återskapade, {len(report.untrusted_table_rows)} osäkra (kvar som text)",
         f"  tid:           {report.seconds:.1f} s",
     ]
     if report.skipped:
@@ -138,4 +140,9 @@ def format_report(report: Any) -> str:
     if report.skipped_pages:
         lines.append("  överhoppade sidor:")
         lines.extend(f"    {src} s. {n}: {why}" for src, n, why in report.skipped_pages)
+    if report.untrusted_table_rows:
+        lines.append("  tabellrader vars kolumner inte gick att lita på (texten är kvar):")
+        lines.extend(f"    {src} s. {n}: {label}" for src, n, label in report.untrusted_table_rows[:20])
+        if len(report.untrusted_table_rows) > 20:
+            lines.append(f"    … och {len(report.untrusted_table_rows) - 20} till")
     return "\n".join(lines)

@@ -21,11 +21,12 @@ from indexer.errors import UnreadableDocument
 from indexer.load import SUPPORTED_SUFFIXES, load_pages
 from indexer.metadata import infer_metadata
 from indexer.ocr import Ocr
-from indexer.schema import SCHEMA_VERSION, Chunk, Document, doc_id_for
+from indexer.schema import SCHEMA_VERSION, Block, Chunk, Document, doc_id_for
 from indexer.sidecar import is_sidecar, read_sidecar, sidecar_bytes
 from indexer.sparse import SparseEncoder, SparseVector
 from indexer.store import DocumentState, Store, StoredPoint, StoredUnit
 from indexer.structure import segment
+from indexer.tables import FlatTableReport, flat_table_blocks, pdf_table_blocks
 from indexer.units import split_units
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class IndexReport:
     """Answer units stored beside the chunks of the documents indexed in this run."""
     units_embedded: int = 0
     """Units that got their own dense vector (the rest share their chunk's: table rows, whole-chunk units)."""
+    table_rows: int = 0
+    """Rows of flattened tables rebuilt as "<row> – <caption> – <column>: <value>" (the text is kept too)."""
+    untrusted_table_rows: list[tuple[str, int, str]] = field(default_factory=list)
+    """(source, page, row label) of table rows whose columns could not be trusted: kept as text only."""
     pages_text: int = 0
     pages_ocr: int = 0
     pages_skipped: int = 0
@@ -67,9 +72,14 @@ class IndexOptions:
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     min_text_quality: float = 0.8
+    unit_dense: bool = True
+    """Embed answer units on their own (about doubles embedding time); off: units share their chunk's vector."""
 
     def fingerprint(self) -> str:
-        return f"schema={SCHEMA_VERSION};tokens={self.chunk_tokens};overlap={self.chunk_overlap};q={self.min_text_quality}"
+        return (
+            f"schema={SCHEMA_VERSION};tokens={self.chunk_tokens};overlap={self.chunk_overlap};q={self.min_text_quality}"
+            f";tables=1;unit_dense={int(self.unit_dense)}"
+        )
 
 
 def iter_files(root: Path) -> list[Path]:
@@ -117,6 +127,8 @@ class Indexer:
         self.options = options
         self.units_stored = 0
         self.units_embedded = 0
+        self.table_rows = 0
+        self.untrusted_table_rows: list[tuple[str, int, str]] = []
 
     def load(self, path: Path, root: Path) -> Document:
         """Read one file into a Document (raises UnreadableDocument)."""
@@ -134,9 +146,15 @@ class Indexer:
             meta=meta,
         )
 
-    def index_document(self, doc: Document) -> int:
-        """Chunk, embed and store one document, replacing what the store held of it. Returns its chunk count."""
+    def index_document(self, doc: Document, extra_blocks: Sequence[Block] = ()) -> int:
+        """Chunk, embed and store one document, replacing what the store held of it. Returns its chunk count.
+
+        `extra_blocks` (a PDF's tables as rows) are chunked after the document's own blocks."""
         blocks = segment(doc.pages, doc.meta.doc_type)
+        tables = FlatTableReport()
+        blocks = [*blocks, *flat_table_blocks(doc.pages, tables), *extra_blocks]
+        self.table_rows += tables.rows
+        self.untrusted_table_rows.extend((doc.source, page, label) for page, label in tables.untrusted)
         chunks = chunk_blocks(
             doc,
             blocks,
@@ -167,7 +185,9 @@ class Indexer:
         if not units:
             return ()
         whole = [u.start == 0 and u.end == len(chunk.text) for u in units]
-        own = [i for i, u in enumerate(units) if not whole[i] and u.kind != "table_row"]
+        own = [
+            i for i, u in enumerate(units) if self.options.unit_dense and not whole[i] and u.kind != "table_row"
+        ]
         own.sort(key=lambda i: len(units[i].text))
         vectors: dict[int, Sequence[float]] = {}
         if own:
@@ -217,6 +237,8 @@ class Indexer:
         report.chunks = self.store.count()
         report.units = self.units_stored
         report.units_embedded = self.units_embedded
+        report.table_rows = self.table_rows
+        report.untrusted_table_rows = list(self.untrusted_table_rows)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -256,13 +278,27 @@ class Indexer:
                 self.store.delete_document(doc_id)
                 self.catalog.remove(doc_id)
             return
-        n = self.index_document(doc)
+        n = self.index_document(doc, _pdf_tables(path, doc))
         entry = CatalogEntry.from_document(doc, root=str(base), chunks=n)
         self.catalog.put(entry)
         report.indexed += 1
         report.chunks_embedded += n
         _count_pages(report, entry)
         logger.info("indexed %s: %d pages, %d chunks", source, len(doc.pages), n)
+
+
+def _pdf_tables(path: Path, doc: Document) -> list[Block]:
+    """A PDF's tables (pdfplumber) as row blocks, from the pages with a text layer; none when it cannot read them."""
+    if path.suffix.lower() != ".pdf":
+        return []
+    pages = [p.number for p in doc.pages if p.method == "text"]
+    if not pages:
+        return []
+    try:
+        return pdf_table_blocks(path, pages)
+    except Exception as ex:  # pdfplumber raises many kinds on odd PDFs; the text is indexed all the same
+        logger.warning("tables of %s not read: %s", doc.source, ex)
+        return []
 
 
 def _unit_text(text: str) -> str:

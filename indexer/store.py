@@ -659,7 +659,8 @@ class ClientStore:
         limit = len(chunk_ids) if level == "chunk" else 10_000
         requests = []
         if dense is not None:
-            requests.append((0, m.QueryRequest(query=list(dense), using=DENSE, filter=f, limit=limit, with_payload=True)))
+            dq = m.QueryRequest(query=list(dense), using=DENSE, filter=f, limit=limit, with_payload=True)
+            requests.append((0, dq))
         if sparse is not None and sparse.indices:
             vec = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
             requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=True)))

@@ -18,6 +18,7 @@ from difflib import SequenceMatcher
 from indexer.casenumbers import find_case_numbers, is_case_number_line
 from indexer.schema import DOC_TYPES, Block, Page
 from indexer.sentences import ends_mid_phrase
+from indexer.swedish.dates import MONTHS
 
 __all__ = [
     "PAGE_BREAK",
@@ -36,10 +37,7 @@ PAGE_BREAK = "\f"
 # ---------------------------------------------------------------------------------------------------------
 # Dates
 
-_MONTHS = {
-    "januari": 1, "februari": 2, "mars": 3, "april": 4, "maj": 5, "juni": 6, "juli": 7, "augusti": 8,
-    "september": 9, "oktober": 10, "november": 11, "december": 12,
-}
+_MONTHS = MONTHS
 _DATE = re.compile(
     r"(?<![\d.])(?:(?P<iy>(?:19|20)\d{2})-(?P<im>[01]?\d)-(?P<id>[0-3]?\d)"
     r"|(?P<fd>[0-3]?\d)\.(?P<fm>[01]?\d)\.(?P<fy>(?:19|20)\d{2})"

@@ -6,8 +6,9 @@ can quote it verbatim. Units come from the Swedish sentence splitter (indexer.se
 - a line that starts with a bullet or a list number is a ``list_item``, and in a decision ("Direktionen
   beslutar att 1. … 2. …", or the Beslut part of a § item) a ``decision_item``;
 - each line of a table chunk (``kind == "table_row"``) is a ``table_row``;
-- a unit shorter than ``MIN_UNIT_CHARS`` (a heading, a label, a lone number; not a lead-in to a list) is merged with the unit after it
-  (the last one with the unit before it), so that every unit carries enough words to embed and match.
+- a unit shorter than ``MIN_UNIT_CHARS`` (a heading, a label, a lone number; not a lead-in to a list) is merged
+  with the unit after it (the last one with the unit before it), so that every unit carries enough words to
+  embed and match.
 
 Pure and deterministic: the same chunk always gives the same units.
 """

@@ -26,8 +26,13 @@ def synthetic(n_questions: int, seed: int) -> list[QueryRows]:
             labels.append(frozenset({"e0"}) if i == good else frozenset())
         out.append(
             QueryRows(
-                qid=f"q{q}", group=f"doc{q % 4}", rows=tuple(rows), labels=tuple(labels), qrels={"e0": 1.0},
-                facts=tuple(frozenset({0}) if lab else frozenset() for lab in labels), n_facts=1,
+                qid=f"q{q}",
+                group=f"doc{q % 4}",
+                rows=tuple(rows),
+                labels=tuple(labels),
+                qrels={"e0": 1.0},
+                facts=tuple(frozenset({0}) if lab else frozenset() for lab in labels),
+                n_facts=1,
             )
         )
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from assistant.rerank import FEATURES, RerankModel
 from assistant.retrieve import Retriever
 from assistant.types import Filters
 from indexer.catalog import Catalog
-from indexer.pipeline import IndexOptions, Indexer
+from indexer.pipeline import Indexer, IndexOptions
 from indexer.sparse import SparseEncoder
 from indexer.store import EdgeStore, Manifest
 from tests.conftest import FakeEmbedder
@@ -73,7 +72,11 @@ def store(tmp_path_factory: pytest.TempPathFactory, sparse: SparseEncoder) -> It
     s = EdgeStore(root / "store")
     s.open(Manifest(EMB.model_id, EMB.dimension))
     Indexer(
-        store=s, embedder=EMB, sparse=sparse, catalog=Catalog(root / "catalog"), ocr=None,
+        store=s,
+        embedder=EMB,
+        sparse=sparse,
+        catalog=Catalog(root / "catalog"),
+        ocr=None,
         options=IndexOptions(chunk_tokens=64, chunk_overlap=8),
     ).run([corpus])
     yield s

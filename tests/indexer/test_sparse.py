@@ -354,3 +354,16 @@ def test_encoder_saves_the_cache(analyzer: SwedishAnalyzer, dictionary: SwedishD
         assert "budgetuppföljningen" in saved["splits"]
     finally:
         dictionary.use_cache(None)
+
+
+def test_lemmas_add_the_base_form_of_irregular_words(dictionary: SwedishDictionary) -> None:
+    """simplemma knows that "sämre" is a form of "dålig"; the stem alone does not."""
+    plain = SwedishAnalyzer(dictionary)
+    with_lemmas = SwedishAnalyzer(dictionary, lemmas=True)
+    assert "dål" not in plain.analyze("sämre budgetar")
+    assert with_lemmas.analyze("sämre budgetar") == ["sämr", "dål", "budget"]
+    assert with_lemmas.analyze("dålig budget")[0] == "dål"
+
+
+def test_compound_parts_can_be_left_out(dictionary: SwedishDictionary) -> None:
+    assert SwedishAnalyzer(dictionary, compounds=False).analyze("leverantörsfakturor") == ["leverantörsfaktur"]

@@ -17,20 +17,28 @@ from tests.indexer.test_store import MANIFEST, chunk, sparse_of
 EMB = FakeEmbedder()
 
 TWO_SENTENCES = (
-    "rjl", 0,
+    "rjl",
+    0,
     "Nämnden beviljar 500 000 kronor till projektet ShareMusic. Beslutet skickas till regionstyrelsen för kännedom.",
-    ("RJL 2022/258", "2022/258"), "23", 2022,
+    ("RJL 2022/258", "2022/258"),
+    "23",
+    2022,
 )
-OTHER = ("ars", 0, "Årsredovisningen visar ett överskott på 1 934 tkr. Navet science center hade många besökare.", (), None, 2012)
+OTHER = (
+    "ars",
+    0,
+    "Årsredovisningen visar ett överskott på 1 934 tkr. Navet science center hade många besökare.",
+    (),
+    None,
+    2012,
+)
 
 
 def stored(c: Chunk, groups: tuple[str, ...] = ("public",)) -> StoredPoint:
     from dataclasses import replace
 
     c = replace(c, meta=replace(c.meta, access_groups=groups))
-    units = tuple(
-        StoredUnit(u, EMB.embed_documents([u.text])[0], sparse_of(u.text)) for u in split_units(c)
-    )
+    units = tuple(StoredUnit(u, EMB.embed_documents([u.text])[0], sparse_of(u.text)) for u in split_units(c))
     return StoredPoint(c, EMB.embed_documents([c.text])[0], sparse_of(c.text), 1, units=units)
 
 
@@ -54,9 +62,7 @@ def test_units_do_not_count_as_chunks(store: EdgeStore | ClientStore) -> None:
 
 def test_the_unit_that_answers_scores_highest_on_both_sides(store: EdgeStore | ClientStore) -> None:
     q = "vem skickas beslutet till regionstyrelsen"
-    scores = store.score(
-        dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit"
-    )
+    scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit")
     assert [s.unit.ordinal for s in scores if s.unit] == [0, 1]
     best_dense = max(scores, key=lambda s: s.dense)
     best_sparse = max(scores, key=lambda s: s.sparse)
@@ -79,9 +85,14 @@ def test_chunk_scores_are_the_raw_scores_of_the_given_chunks(store: EdgeStore | 
 def test_a_unit_is_hidden_from_whoever_cannot_see_its_chunk(store: EdgeStore | ClientStore) -> None:
     q = "överskott navet besökare"
     public = SearchFilter(access_groups=("public",))
-    assert store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=public) == []
+    assert (
+        store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=public) == []
+    )
     eco = SearchFilter(access_groups=("ekonomi",))
-    assert len(store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=eco)) == 2
+    assert (
+        len(store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"], level="unit", filt=eco))
+        == 2
+    )
 
 
 def test_deleting_a_document_deletes_its_units(store: EdgeStore | ClientStore) -> None:
@@ -92,8 +103,8 @@ def test_deleting_a_document_deletes_its_units(store: EdgeStore | ClientStore) -
 
 
 def test_indexing_stores_every_chunks_units_with_their_own_vectors(tmp_path: Path) -> None:
-    from tests.indexer.test_pipeline import make_corpus, make_indexer
     from indexer.sparse import SparseEncoder
+    from tests.indexer.test_pipeline import make_corpus, make_indexer
 
     emb = FakeEmbedder()
     idx = make_indexer(tmp_path / "data", emb, SparseEncoder())
@@ -103,7 +114,10 @@ def test_indexing_stores_every_chunks_units_with_their_own_vectors(tmp_path: Pat
     chunks = idx.store.scroll()
     q = "Presidiet beslutar"
     scores = idx.store.score(
-        dense=emb.embed_query(q), sparse=idx.sparse.encode_query(q), chunk_ids=[c.chunk_id for c in chunks], level="unit"
+        dense=emb.embed_query(q),
+        sparse=idx.sparse.encode_query(q),
+        chunk_ids=[c.chunk_id for c in chunks],
+        level="unit",
     )
     by_chunk: dict[str, list[str]] = {}
     for s in scores:

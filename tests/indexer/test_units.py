@@ -12,8 +12,13 @@ META = DocumentMeta(title="Protokoll direktionen", doc_type="protokoll", date="2
 
 def chunk(text: str, **kw: object) -> Chunk:
     base: dict[str, object] = {
-        "doc_id": "prot-2024", "ordinal": 3, "text": text, "page_start": 2, "page_end": 2,
-        "meta": META, "source": "prot-2024.pdf",
+        "doc_id": "prot-2024",
+        "ordinal": 3,
+        "text": text,
+        "page_start": 2,
+        "page_end": 2,
+        "meta": META,
+        "source": "prot-2024.pdf",
     }
     base.update(kw)
     return Chunk(**base)  # type: ignore[arg-type]
