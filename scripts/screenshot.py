@@ -79,6 +79,13 @@ def serve() -> tuple[str, Any, threading.Thread]:
     return f"http://127.0.0.1:{port}", server, thread
 
 
+def fresh(page: Any, base: str) -> None:
+    """The chat page with a new conversation (the page reopens the last one on load)."""
+    page.goto(base + "/")
+    page.locator("body[data-ready]").wait_for(state="attached")
+    page.click("#new-conversation")
+
+
 def ask(page: Any, question: str, turn: int = 1) -> Timing:
     page.fill("#question", question)
     page.press("#question", "Enter")
@@ -143,13 +150,13 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
             page = context.new_page()
-            page.goto(base + "/")
+            fresh(page, base)
             warm = ask(page, args.shown)
             logger.info("warm-up: first text %d ms, done %d ms", warm.first_text_ms, warm.done_ms)
             timings = []
             questions = tuple(args.ask) or QUESTIONS
             for question in (questions * args.runs)[: args.runs]:
-                page.goto(base + "/")
+                fresh(page, base)
                 timing = ask(page, question)
                 logger.info(
                     "%s: first text %d ms, done %d ms (%s)",
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 timings.append(timing)
 
-            page.goto(base + "/")
+            fresh(page, base)
             shown = ask(page, args.shown)
             page.locator("#question").blur()
             page.evaluate("window.scrollTo(0, 0)")
