@@ -12,6 +12,7 @@ the `/arkiv` slash command (ephemeral, with a share button), and the block actio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -19,10 +20,11 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -74,7 +76,7 @@ TEXTS: dict[str, dict[Language, str]] = {
     "good": {"sv": "Bra svar", "en": "Good answer"},
     "bad": {"sv": "Dåligt svar", "en": "Bad answer"},
     "share": {"sv": "Dela i kanalen", "en": "Share in channel"},
-    "shared_by": {"sv": "Delat av <@{user}>, som frågade", "en": "Shared by <@{user}>, who asked"},
+    "shared_by": {"sv": "Delat av {user}, som frågade", "en": "Shared by {user}, who asked"},
     "thanks": {"sv": "Tack för din återkoppling!", "en": "Thank you for your feedback!"},
     "expired": {
         "sv": "Svaret finns inte kvar. Ställ frågan igen.",
@@ -90,8 +92,12 @@ def _t(key: str, language: Language) -> str:
 # -- formatting (pure) -----------------------------------------------------------------------------------------
 
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+
+
 def escape(text: str) -> str:
-    """Text made safe for Slack's mrkdwn: &, < and > escaped."""
+    """Text made safe for Slack's mrkdwn (Slack's three escapes: &, < and >), so that a user's `<!channel>`,
+    `<@U…>` or `<https://…|label>` is shown as typed and pings or links nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -197,7 +203,8 @@ def format_blocks(
     lang: Language = language or answer.language
     blocks: list[dict[str, Any]] = []
     if shared_by:
-        blocks.append(_context(f"{_t('shared_by', lang).format(user=shared_by)}: ”{escape(answer.question)}”"))
+        user = f"<@{shared_by}>" if _USER_ID.fullmatch(shared_by) else escape(shared_by)
+        blocks.append(_context(f"{_t('shared_by', lang).format(user=user)}: ”{escape(answer.question)}”"))
     if answer.status == "not_found":
         blocks.append(_context(f":mag: *{_t('not_found', lang)}*"))
         blocks.extend({"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in _split(escape(answer.text)))
@@ -213,9 +220,7 @@ def format_blocks(
             blocks.append(_context(f"{_t('read_as', lang)}: ”{escape(answer.query)}”"))
         if answer.citations:
             blocks.append({"type": "divider"})
-            lines = [
-                source_line(c.n, citation_json(c), public_url, lang) for c in answer.citations[:MAX_SOURCES]
-            ]
+            lines = [source_line(c.n, citation_json(c), public_url, lang) for c in answer.citations[:MAX_SOURCES]]
             if len(answer.citations) > MAX_SOURCES:
                 lines.append(_t("more_sources", lang).format(n=len(answer.citations) - MAX_SOURCES))
             body = f"*{_t('sources', lang)}*\n" + "\n".join(lines)
@@ -302,6 +307,201 @@ def thread_history(
 
 # -- the bot -------------------------------------------------------------------------------------------------
 
+API_TIMEOUT = 10
+"""Seconds before one call to Slack's Web API counts as failed (slack_sdk's default is 30)."""
+API_RETRIES = 2
+"""Retries of one Web API call on a 5xx, a rate limit (after its Retry-After), a timeout or a lost connection."""
+DELIVERY_DELAYS: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0)
+"""Seconds between further attempts to deliver an answer while Slack keeps failing (each with its own retries)."""
+RESUME_SECONDS = 60 * 60
+"""At startup, questions taken on but not answered (the process died) are answered if younger than this."""
+EVENT_RETENTION_SECONDS = 7 * 24 * 3600
+"""How long the ledger remembers an answered event (its question text is dropped as soon as it is answered)."""
+IDENTITY_WAIT = 5.0
+"""Seconds a listener (never an acknowledgement) waits for auth.test to learn the bot's own user id."""
+CHANNEL_CACHE_SECONDS = 600
+EVENTS_DB = "slack_events.sqlite3"
+"""The ledger's SQLite file, under ARKIV_DATA_DIR."""
+
+
+def retry_handlers() -> list[Any]:
+    """slack_sdk's async retry handlers: connection errors and time-outs, rate limits, and every 5xx."""
+    from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
+    )
+    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+    class AnyServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+        """slack_sdk's handler retries 500 and 503 only; a proxy in front of Slack answers 502 and 504 too."""
+
+        async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+            return response is not None and 500 <= int(response.status_code) < 600
+
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    errors: list[type[Exception]] = [ServerConnectionError, ServerDisconnectedError, ClientOSError, TimeoutError]
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=API_RETRIES, interval_calculator=backoff, error_types=errors),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=API_RETRIES),
+        AnyServerErrorRetryHandler(max_retry_count=API_RETRIES, interval_calculator=backoff),
+    ]
+
+
+def web_client(settings: AssistantSettings, token: str | None) -> AsyncWebClient:
+    """A Web API client for ARKIV_SLACK_API_URL with a short time-out and the retry handlers."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, timeout=API_TIMEOUT, retry_handlers=retry_handlers()
+    )
+
+
+def answerable(event: dict[str, Any]) -> bool:
+    """Whether the bot answers this event: a mention, or a person's new message in a direct message."""
+    if event.get("type") == "app_mention":
+        return True
+    return (
+        event.get("type") == "message"
+        and event.get("channel_type") == "im"
+        and not event.get("subtype")
+        and not event.get("bot_id")
+    )
+
+
+def question_key(event: dict[str, Any]) -> str:
+    """One question, one key: the mention and the message.im event for the same message share it."""
+    return f"{event.get('channel')}:{event.get('ts')}"
+
+
+class EventLedger:
+    """The questions the bot has taken on, in a small SQLite file under ARKIV_DATA_DIR.
+
+    A row per question (`question_key`): `pending` while it is being answered, then `answered` (or `failed`
+    when Slack would not take the answer). An answered question is never answered again: not for a retry, a
+    duplicate delivery nor after a restart. A pending one that this process is not working on (the process that
+    took it died) is answered on Slack's retry or when the server starts (`pending`). The event, which holds the
+    question's text, is kept only while pending; rows are deleted after `retention` seconds. Thread-safe.
+    """
+
+    def __init__(self, path: Path, retention: float = EVENT_RETENTION_SECONDS) -> None:
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.retention = retention
+        self._lock = threading.Lock()
+        self._inflight: set[str] = set()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, event_id TEXT, state TEXT NOT NULL, "
+            "event TEXT, placeholder TEXT, received REAL NOT NULL, updated REAL NOT NULL)"
+        )
+        self._pruned = 0.0
+        self._closed = False
+        self.prune()
+
+    def take(self, key: str, event_id: str, event: dict[str, Any]) -> bool:
+        """Whether to answer this question now; if so it is pending and this process's until `release`."""
+        now = time.time()
+        with self._lock:
+            if self._closed:
+                return False
+            if now - self._pruned > 3600:
+                self._prune_locked(now)
+            row = self._db.execute("SELECT state FROM events WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO events (key, event_id, state, event, received, updated) VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, event_id, "pending", json.dumps(event, ensure_ascii=False), now, now),
+                )
+            elif row[0] == "answered" or key in self._inflight:
+                return False
+            else:  # pending but nobody here is answering it, or failed before: answer it
+                self._db.execute(
+                    "UPDATE events SET state = 'pending', event = COALESCE(event, ?), updated = ? WHERE key = ?",
+                    (json.dumps(event, ensure_ascii=False), now, key),
+                )
+            self._inflight.add(key)
+            return True
+
+    def claim(self, key: str) -> bool:
+        """Take on a pending question found by `pending` (False when someone here already has it)."""
+        with self._lock:
+            if self._closed:
+                return False
+            if key in self._inflight:
+                return False
+            self._inflight.add(key)
+            return True
+
+    def set_placeholder(self, key: str, ts: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._db.execute("UPDATE events SET placeholder = ?, updated = ? WHERE key = ?", (ts, time.time(), key))
+
+    def placeholder(self, key: str) -> str | None:
+        with self._lock:
+            if self._closed:
+                return None
+            row = self._db.execute("SELECT placeholder FROM events WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def finish(self, key: str, state: str) -> None:
+        """The question is answered (its text forgotten), or failed (kept, so that a retry may answer it)."""
+        with self._lock:
+            if self._closed:
+                return
+            if state == "answered":
+                self._db.execute(
+                    "UPDATE events SET state = ?, event = NULL, updated = ? WHERE key = ?", (state, time.time(), key)
+                )
+            else:
+                self._db.execute("UPDATE events SET state = ?, updated = ? WHERE key = ?", (state, time.time(), key))
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._inflight.discard(key)
+
+    def state(self, key: str) -> str | None:
+        with self._lock:
+            if self._closed:
+                return None
+            row = self._db.execute("SELECT state FROM events WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def pending(self) -> list[tuple[str, float, dict[str, Any]]]:
+        """Pending questions nobody here is answering: (key, received, event), oldest first."""
+        with self._lock:
+            if self._closed:
+                return []
+            rows = self._db.execute(
+                "SELECT key, received, event FROM events WHERE state = 'pending' ORDER BY received"
+            ).fetchall()
+            return [(k, float(r), json.loads(e or "{}")) for k, r, e in rows if k not in self._inflight]
+
+    def prune(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._prune_locked(time.time())
+
+    def _prune_locked(self, now: float) -> None:
+        self._db.execute("DELETE FROM events WHERE updated < ? AND state != 'pending'", (now - self.retention,))
+        self._db.execute("DELETE FROM events WHERE received < ?", (now - self.retention,))
+        self._pruned = now
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
 
 class TTLSet:
     """Keys seen in the last `seconds`; `add` says whether a key is new. Thread-safe."""
@@ -344,27 +544,108 @@ def _provider(source: T | Callable[[], T]) -> Callable[[], T]:
     return lambda: source
 
 
+SubcommandHandler = Callable[["SlackBot", str, dict[str, Any], Any, Any, Any], Awaitable[None]]
+"""`/arkiv <word> <rest>`: handler(bot, rest, command, ack, client, respond); it acknowledges itself."""
+
+SUBCOMMANDS: dict[str, SubcommandHandler] = {}
+"""The slash command's subcommands by their first word (lower case); anything else is a question."""
+
+
+def subcommand(*names: str) -> Callable[[SubcommandHandler], SubcommandHandler]:
+    """Register a handler for `/arkiv <name> …` (e.g. `@subcommand("hjälp", "help")`)."""
+
+    def register(handler: SubcommandHandler) -> SubcommandHandler:
+        for name in names:
+            SUBCOMMANDS[name.lower()] = handler
+        return handler
+
+    return register
+
+
+@subcommand("hjälp", "help")
+async def _help_command(bot: SlackBot, rest: str, command: dict[str, Any], ack: Any, client: Any, respond: Any) -> None:
+    language: Language = "en" if str(command.get("text", "")).strip().lower().startswith("help") else "sv"
+    await ack(response_type="ephemeral", text=_t("help", language))
+
+
+# -- case history (assistant/cases.py): `/arkiv ärende RJL 2022/258` posts the case's timeline --
+@subcommand("ärende", "arende", "case")
+async def _case_command(bot: SlackBot, rest: str, command: dict[str, Any], ack: Any, client: Any, respond: Any) -> None:
+    from assistant.access import slack_principal
+    from assistant.cases import case_index_for, format_case_blocks
+
+    language: Language = "en" if str(command.get("text", "")).strip().lower().startswith("case") else "sv"
+    await ack(response_type="ephemeral", text=f":hourglass_flowing_sand: {_t('searching', language)}")
+    principal = slack_principal(command.get("user_id"), None, False, bot.settings)
+    index = await asyncio.get_running_loop().run_in_executor(None, case_index_for, bot._assistant())
+    case = index.resolve(rest) or rest
+    steps = index.timeline(case, principal.visible_groups)
+    blocks = format_case_blocks(case, steps, bot.settings.public_url, language)
+    await _respond(respond, response_type="ephemeral", replace_original=False, text=escape(case), blocks=blocks)
+
+
+# -- end case history --
+
+
 class SlackBot:
-    """The listeners' state: where answers come from, where feedback goes, recent answers and seen events."""
+    """The listeners' state: where answers come from, where feedback goes, recent answers, the event ledger."""
 
     def __init__(
         self,
         settings: AssistantSettings,
         assistant: Assistant | Callable[[], Assistant],
         feedback_store: FeedbackStore | Callable[[], FeedbackStore],
-        lock: threading.Lock | None = None,
+        client: AsyncWebClient,
         cache_size: int = 500,
+        workers: int = 2,
     ) -> None:
         self.settings = settings
         self._assistant = _provider(assistant)
         self._feedback = _provider(feedback_store)
-        self.lock = lock or threading.Lock()
+        self.client = client
+        self.ledger = EventLedger(settings.data_dir / EVENTS_DB)
         self.seen = TTLSet()
+        self.delivery_delays = DELIVERY_DELAYS
         self._answers: OrderedDict[str, Answer] = OrderedDict()
         self._answers_lock = threading.Lock()
         self.cache_size = cache_size
-        # One worker of its own: questions queue here, not in the default executor that DNS lookups also use.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arkiv-slack-ask")
+        # Workers of its own: Slack's questions do not queue behind DNS lookups in the default executor.
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arkiv-slack-ask")
+        self._identity: dict[str, Any] | None = None
+        self._identity_task: asyncio.Task[None] | None = None
+        self._channels: dict[str, tuple[float, bool]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.ledger.close()
+
+    # -- who the bot is (auth.test, never on the acknowledgement's path) --
+
+    def identity_nowait(self) -> dict[str, Any]:
+        """What auth.test said (user_id, bot_id), or {} while it is not known; starts the lookup if needed."""
+        if self._identity is not None:
+            return self._identity
+        if self._identity_task is None or self._identity_task.done():
+            self._identity_task = asyncio.get_running_loop().create_task(self._auth_test())
+        return {}
+
+    async def identity(self, wait: float = IDENTITY_WAIT) -> dict[str, Any]:
+        """The bot's identity, waiting up to `wait` seconds for auth.test."""
+        self.identity_nowait()
+        task = self._identity_task
+        if self._identity is None and task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), wait)
+        return self._identity or {}
+
+    async def _auth_test(self) -> None:
+        try:
+            response = await self.client.auth_test()
+        except Exception as ex:  # noqa: BLE001 - logged; the next request tries again, answers go on without it
+            logger.warning("slack: auth.test failed (%s); the bot's own id is not known yet", type(ex).__name__)
+            return
+        self._identity = {"user_id": response.get("user_id"), "bot_id": response.get("bot_id")}
 
     # -- answers --
 
@@ -381,9 +662,7 @@ class SlackBot:
             return self._answers.get(key)
 
     def _ask_blocking(self, question: str, history: Sequence[tuple[str, str]]) -> Answer:
-        assistant = self._assistant()
-        with self.lock:
-            return assistant.ask(question, history)
+        return self._assistant().ask(question, history)
 
     async def reply(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Reply:
         """The answer, in a worker thread so that acknowledgements are never held up; errors become a reply."""
@@ -406,71 +685,172 @@ class SlackBot:
         return Reply(answer, fallback_text(answer), answer.language)
 
     def message(self, reply: Reply, *, share: bool = False) -> dict[str, Any]:
-        """chat.* arguments (text, blocks) for a reply."""
+        """chat.* arguments (text, blocks) for a reply; every text escaped, so nothing in it pings anyone."""
         if reply.answer is None:
             section = {"type": "section", "text": {"type": "mrkdwn", "text": escape(reply.text)}}
-            return {"text": reply.text, "blocks": [section]}
+            return {"text": escape(reply.text), "blocks": [section]}
         key = self.remember(reply.answer)
         blocks = format_blocks(reply.answer, self.settings.public_url, key=key, share=share)
-        return {"text": reply.text[:3000], "blocks": blocks}
+        return {"text": escape(reply.text)[:3000], "blocks": blocks}
 
-    # -- listeners --
+    # -- questions in channels and direct messages --
 
-    async def on_message_event(self, event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]) -> None:
-        """A mention in a channel or a direct message: a placeholder in the thread, then the answer in its place."""
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run `work` in the background, kept until done (and cancelled when the app stops)."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def answer_event(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """A mention or a direct message the ledger gave us: answer it, and record that it was answered.
+
+        A placeholder goes in the thread first and is then replaced by the answer. When Slack fails, each call is
+        retried (`retry_handlers`); an answer that cannot replace its placeholder is posted anew and the
+        placeholder deleted; while Slack is down, delivery is tried again after `delivery_delays`. Only then is the
+        question recorded as failed, with an error in the log. A process that stops midway leaves the question
+        pending, for the next start (`resume`) or Slack's retry.
+        """
+        key = question_key(event)
+        try:
+            delivered = await self._answer_event(key, event, client)
+            self.ledger.finish(key, "answered" if delivered else "failed")
+        except Exception:
+            logger.exception("slack: answering a %s event failed", event.get("type"))
+            language = _language_of(event)
+            delivered = await self.deliver(client, event, self.ledger.placeholder(key), {"text": _t("error", language)})
+            self.ledger.finish(key, "answered" if delivered else "failed")
+        finally:
+            self.ledger.release(key)
+
+    async def _answer_event(self, key: str, event: dict[str, Any], client: AsyncWebClient) -> bool:
         channel = event["channel"]
         direct = event.get("channel_type") == "im"
         thread_ts = event.get("thread_ts") or event["ts"]
         question = clean_text(event.get("text", ""))
-        language = detect_language(question) if question else "sv"
+        language = _language_of(event)
         if not question:
-            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=_t("help", language))
-            return
-        placeholder = await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=f":hourglass_flowing_sand: {_t('searching', language)}"
-        )
+            return await self.deliver(client, event, None, {"text": _t("help", language)})
+        placeholder = self.ledger.placeholder(key)
+        if placeholder is None:
+            placeholder = await self._post_placeholder(client, channel, thread_ts, language)
+            if placeholder:
+                self.ledger.set_placeholder(key, placeholder)
         history: list[tuple[str, str]] = []
         if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
-            history = await self._history(client, channel, event, context, direct)
+            history = await self._history(client, channel, event, direct)
         reply = await self.reply(question, history)
-        await client.chat_update(channel=channel, ts=placeholder["ts"], **self.message(reply))
+        return await self.deliver(client, event, placeholder, self.message(reply))
+
+    async def _post_placeholder(
+        self, client: AsyncWebClient, channel: str, thread_ts: str, language: Language
+    ) -> str | None:
+        try:
+            posted = await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=f":hourglass_flowing_sand: {_t('searching', language)}"
+            )
+        except Exception as ex:  # noqa: BLE001 - no placeholder is no reason not to answer; the answer is posted anew
+            logger.warning("slack: the placeholder could not be posted (%s); answering without it", _why(ex))
+            return None
+        return str(posted.get("ts") or "") or None
+
+    async def deliver(
+        self, client: AsyncWebClient, event: dict[str, Any], placeholder: str | None, message: dict[str, Any]
+    ) -> bool:
+        """Put `message` in the event's thread: in place of the placeholder, or posted anew (and the placeholder
+        deleted) when that fails. Tried again after each of `delivery_delays` while Slack fails. Whether it got
+        there."""
+        channel = str(event["channel"])
+        thread_ts = str(event.get("thread_ts") or event["ts"])
+        posted = False
+        update_failed = placeholder is None
+        placeholder_left = placeholder is not None
+        for attempt, delay in enumerate((0.0, *self.delivery_delays)):
+            if delay:
+                await asyncio.sleep(delay)
+            if not posted and not update_failed and placeholder is not None:
+                try:
+                    await client.chat_update(channel=channel, ts=placeholder, **message)
+                    posted, placeholder_left = True, False
+                except Exception as ex:  # noqa: BLE001 - recorded; the answer is posted anew instead
+                    logger.warning(
+                        "slack: chat.update of the placeholder failed (%s); posting the answer anew", _why(ex)
+                    )
+                    update_failed = True
+            if not posted:
+                try:
+                    await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+                    posted = True
+                except Exception as ex:  # noqa: BLE001 - recorded; tried again after the next delay
+                    logger.warning("slack: posting the answer failed (%s), attempt %d", _why(ex), attempt + 1)
+            if posted and placeholder_left and placeholder is not None:
+                try:
+                    await client.chat_delete(channel=channel, ts=placeholder)
+                    placeholder_left = False
+                except Exception as ex:  # noqa: BLE001 - recorded; tried again after the next delay
+                    logger.warning("slack: deleting the placeholder failed (%s)", _why(ex))
+            if posted and not placeholder_left:
+                return True
+        if posted:
+            logger.error("slack: answered in %s, but the placeholder %s could not be removed", channel, placeholder)
+            return True
+        logger.error(
+            "slack: the answer to the question at %s in %s could not be delivered after %d attempts; "
+            "recorded as failed in %s",
+            event.get("ts"),
+            channel,
+            len(self.delivery_delays) + 1,
+            self.ledger.path,
+        )
+        return False
+
+    async def resume(self) -> None:
+        """Answer the questions a previous process took on and did not answer (younger than RESUME_SECONDS)."""
+        now = time.time()
+        for key, received, event in self.ledger.pending():
+            if not self.ledger.claim(key):
+                continue
+            if now - received > RESUME_SECONDS or not event.get("channel") or not event.get("ts"):
+                logger.error("slack: a question from %s was never answered and is too old to answer now", key)
+                self.ledger.finish(key, "failed")
+                self.ledger.release(key)
+                continue
+            logger.info("slack: answering a question left unanswered before the restart (%s)", key)
+            await self.answer_event(event, self.client)
 
     async def _history(
-        self, client: AsyncWebClient, channel: str, event: dict[str, Any], context: dict[str, Any], direct: bool
+        self, client: AsyncWebClient, channel: str, event: dict[str, Any], direct: bool
     ) -> list[tuple[str, str]]:
-        from slack_sdk.errors import SlackApiError
-
         try:
             replies = await client.conversations_replies(channel=channel, ts=event["thread_ts"], limit=100)
-        except SlackApiError as ex:
-            logger.warning("slack: could not read the thread, answering without it: %s", ex.response.get("error"))
+        except Exception as ex:  # noqa: BLE001 - a follow-up without its thread is still answered
+            logger.warning("slack: could not read the thread, answering without it: %s", _why(ex))
             return []
+        me = await self.identity()
         return thread_history(
             replies.get("messages") or [],
-            bot_user_id=context.get("bot_user_id"),
-            bot_id=context.get("bot_id"),
+            bot_user_id=me.get("user_id"),
+            bot_id=me.get("bot_id"),
             before_ts=event["ts"],
             direct=direct,
         )
 
+    # -- the slash command and buttons --
+
     async def on_command(self, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """/arkiv <fråga>: the answer as an ephemeral message with a share button."""
-        from slack_sdk.errors import SlackApiError
-
         question = clean_text(command.get("text", ""))
         reply = await self.reply(question)
         message = self.message(reply, share=reply.answer is not None)
         try:
             await client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], **message)
-        except SlackApiError as ex:
-            # The bot cannot post where it is not a member; the command's response_url always works.
-            logger.info("slack: chat.postEphemeral failed (%s), answering via response_url", ex.response.get("error"))
-            await respond(response_type="ephemeral", replace_original=False, **message)
+            return
+        except Exception as ex:  # noqa: BLE001 - the command's response_url works where the bot is not a member
+            logger.info("slack: chat.postEphemeral failed (%s), answering via response_url", _why(ex))
+        await _respond(respond, response_type="ephemeral", replace_original=False, **message)
 
     async def on_share(self, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """The share button: the ephemeral answer, posted to the channel for everyone."""
-        from slack_sdk.errors import SlackApiError
-
         user = body["user"]["id"]
         channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id"))
         key, question = _parse_value(body)
@@ -479,18 +859,18 @@ class SlackBot:
             reply = await self.reply(question)
             answer = reply.answer
         if answer is None:
-            await respond(response_type="ephemeral", replace_original=False, text=_t("expired", "sv"))
+            await _respond(respond, response_type="ephemeral", replace_original=False, text=_t("expired", "sv"))
             return
         new_key = self.remember(answer)
-        text = fallback_text(answer)[:3000]
+        text = escape(fallback_text(answer))[:3000]
         blocks = format_blocks(answer, self.settings.public_url, key=new_key, shared_by=user)
         try:
             await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as ex:
-            logger.info("slack: chat.postMessage failed (%s), sharing via response_url", ex.response.get("error"))
-            await respond(response_type="in_channel", replace_original=False, text=text, blocks=blocks)
+        except Exception as ex:  # noqa: BLE001 - the response_url can post where the bot may not
+            logger.info("slack: chat.postMessage failed (%s), sharing via response_url", _why(ex))
+            await _respond(respond, response_type="in_channel", replace_original=False, text=text, blocks=blocks)
         if body.get("response_url"):
-            await respond(delete_original=True)
+            await _respond(respond, delete_original=True)
 
     async def on_feedback(self, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         """Thumbs up or down: a row in the feedback store beside the web page's, and a thank-you to the clicker."""
@@ -523,7 +903,31 @@ class SlackBot:
         await asyncio.to_thread(store.add, fb)
         logger.info("slack feedback: %s", rating)
         language = answer.language if answer is not None else detect_language(question)
-        await respond(response_type="ephemeral", replace_original=False, text=_t("thanks", language))
+        await _respond(respond, response_type="ephemeral", replace_original=False, text=_t("thanks", language))
+
+
+def _language_of(event: dict[str, Any]) -> Language:
+    question = clean_text(event.get("text", ""))
+    return detect_language(question) if question else "sv"
+
+
+def _why(ex: BaseException) -> str:
+    """A failed Slack call in a few words for the log (Slack's error code, never a token)."""
+    response = getattr(ex, "response", None)
+    if response is not None:
+        try:
+            return f"{response.status_code} {response.get('error')}"
+        except Exception:  # noqa: BLE001 - a response without the usual shape; its type is enough
+            return type(ex).__name__
+    return type(ex).__name__
+
+
+async def _respond(respond: Any, **kwargs: Any) -> None:
+    """A reply through the request's response_url, logged (never raised) when Slack will not take it."""
+    try:
+        await respond(**kwargs)
+    except Exception as ex:  # noqa: BLE001 - nothing else can reach the user; the log says what was lost
+        logger.error("slack: a reply via response_url failed (%s)", _why(ex))
 
 
 def _parse_value(body: dict[str, Any]) -> tuple[str, str]:
@@ -532,6 +936,8 @@ def _parse_value(body: dict[str, Any]) -> tuple[str, str]:
         data = json.loads(actions[0].get("value") or "{}")
     except json.JSONDecodeError:
         logger.warning("slack: a button value that is not ours: %.80s", actions[0].get("value"))
+        data = {}
+    if not isinstance(data, dict):
         data = {}
     return str(data.get("k") or ""), str(data.get("q") or "")
 
@@ -543,60 +949,149 @@ def _header(headers: dict[str, Any], name: str) -> str | None:
     return str(values) if values is not None else None
 
 
+# -- malformed requests -----------------------------------------------------------------------------------------
+
+
+def _is_ts(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def malformed(body: dict[str, Any]) -> str | None:
+    """What is wrong with a signed request's parsed body, or None when the bot can handle it."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid Unicode"
+    if "command" in body:
+        if not all(isinstance(body.get(k), str) and body.get(k) for k in ("command", "channel_id", "user_id")):
+            return "a slash command needs command, channel_id and user_id"
+        return None
+    if "ssl_check" in body:
+        return None
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        return "no type"
+    if kind == "url_verification":
+        return None if isinstance(body.get("challenge"), str) else "no challenge"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "an event_callback needs an event with a type"
+        if not isinstance(body.get("event_id"), str):
+            return "no event_id"
+        if event["type"] in ("app_mention", "message"):
+            if not isinstance(event.get("channel"), str) or not _is_ts(event.get("ts")):
+                return "a message event needs channel and ts"
+            if "thread_ts" in event and not _is_ts(event["thread_ts"]):
+                return "thread_ts is not a timestamp"
+            if not isinstance(event.get("text", ""), str):
+                return "text is not a string"
+        return None
+    if kind == "block_actions":
+        user = body.get("user")
+        actions = body.get("actions")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return "block_actions needs a user"
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "block_actions needs actions"
+        if not all(isinstance(a.get("action_id"), str) for a in actions):
+            return "an action without action_id"
+    return None
+
+
+# -- the Bolt app -----------------------------------------------------------------------------------------------
+
+
 def build_slack_app(
     settings: AssistantSettings,
     assistant: Assistant | Callable[[], Assistant],
     feedback_store: FeedbackStore | Callable[[], FeedbackStore],
     *,
     client: AsyncWebClient | None = None,
-    lock: threading.Lock | None = None,
 ) -> AsyncApp:
-    """The Bolt app with Arkiv's listeners. `client` defaults to one for the bot token at ARKIV_SLACK_API_URL."""
+    """The Bolt app with Arkiv's listeners (`app.arkiv` is its SlackBot). `client` defaults to one for the bot
+    token at ARKIV_SLACK_API_URL, with the retry handlers.
+
+    Bolt would call auth.test on the first request, before the acknowledgement; a Slack that hangs would then
+    hold the acknowledgement for up to the client's time-out. So authorisation here is local (the configured
+    token), and the bot's own ids are learned by auth.test in the background (`SlackBot.identity`).
+    """
     from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+    from slack_bolt.authorization import AuthorizeResult
     from slack_bolt.response import BoltResponse
     from slack_sdk.web.async_client import AsyncWebClient
 
     if client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        client = web_client(settings, token)
+    token = client.token
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    bot = SlackBot(settings, assistant, feedback_store, lock)
-    app = AsyncApp(name="arkiv", client=client, signing_secret=secret, logger=logging.getLogger("assistant.slack.bolt"))
+    bot = SlackBot(settings, assistant, feedback_store, client)
+    # Bolt's client carries no token (else it would authorise by auth.test); `authorize` hands it out per request.
+    bolt_client = AsyncWebClient(
+        token=None, base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
+    )
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        me = bot.identity_nowait()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            bot_token=token,
+            bot_user_id=me.get("user_id"),
+            bot_id=me.get("bot_id"),
+        )
+
+    app = AsyncApp(
+        name="arkiv",
+        client=bolt_client,
+        signing_secret=secret,
+        authorize=authorize,
+        logger=logging.getLogger("assistant.slack.bolt"),
+    )
+    app.arkiv = bot  # type: ignore[attr-defined]
 
     @app.middleware
-    async def dedupe(req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:
-        """Slack re-sends an event it thinks we missed; each event is answered once."""
+    async def once(req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Any]) -> Any:
+        """Each question is answered once: the ledger drops duplicates and retries of answered questions, and
+        lets through a retry of one that was never answered."""
         body = req.body
         if body.get("type") == "event_callback":
             event = body.get("event") or {}
-            retry = _header(req.headers, "x-slack-retry-num")
-            reason = _header(req.headers, "x-slack-retry-reason")
-            event_id = str(body.get("event_id") or "")
-            message = f"msg:{event.get('channel')}:{event.get('ts')}" if event.get("ts") else ""
-            if retry is not None and (reason == "http_timeout" or f"event:{event_id}" in bot.seen):
-                logger.info("slack: ignored retry %s of %s (%s)", retry, event_id, reason)
-                return BoltResponse(status=200, body="")
-            if event_id and not bot.seen.add(f"event:{event_id}"):
-                logger.info("slack: ignored duplicate event %s", event_id)
-                return BoltResponse(status=200, body="")
-            if event.get("type") in ("app_mention", "message") and message and not bot.seen.add(message):
-                logger.info("slack: ignored a second event for the same message (%s)", event.get("type"))
-                return BoltResponse(status=200, body="")
+            if answerable(event):
+                retry = _header(req.headers, "x-slack-retry-num")
+                event_id = str(body.get("event_id") or "")
+                if not bot.ledger.take(question_key(event), event_id, event):
+                    reason = _header(req.headers, "x-slack-retry-reason")
+                    logger.info("slack: %s already answered or being answered (retry %s, %s)", event_id, retry, reason)
+                    return BoltResponse(status=200, body="")
         return await next()
 
     @app.event("app_mention")
-    async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]) -> None:
-        await _guarded(bot.on_message_event(event, client, context), client, event)
+    async def on_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await bot.answer_event(event, client)
 
     @app.event("message")
-    async def on_message(event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return
-        await _guarded(bot.on_message_event(event, client, context), client, event)
+    async def on_message(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if answerable(event):
+            await bot.answer_event(event, client)
 
     @app.command(COMMAND)
     async def on_command(ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        question = clean_text(command.get("text", ""))
+        text = str(command.get("text") or "")
+        word, _, rest = text.strip().partition(" ")
+        handler = SUBCOMMANDS.get(word.lower())
+        if handler is not None:
+            await handler(bot, rest.strip(), command, ack, client, respond)
+            return
+        question = clean_text(text)
         if not question:
             await ack(response_type="ephemeral", text=_t("help", "sv"))
             return
@@ -621,22 +1116,6 @@ def build_slack_app(
     return app
 
 
-async def _guarded(work: Any, client: AsyncWebClient, event: dict[str, Any]) -> None:
-    """Run a reply; if posting itself fails, log the traceback and try a short reply in the thread."""
-    try:
-        await work
-    except Exception:
-        logger.exception("slack: replying to a %s event failed", event.get("type"))
-        question = clean_text(event.get("text", ""))
-        language = detect_language(question) if question else "sv"
-        try:
-            await client.chat_postMessage(
-                channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=_t("error", language)
-            )
-        except Exception:  # the error reply is best effort: Slack itself may be what failed
-            logger.exception("slack: the error reply could not be posted either")
-
-
 def _lazy_feedback(app: FastAPI, settings: AssistantSettings) -> Callable[[], FeedbackStore]:
     """The web app's feedback store (app.state.feedback_store), opened on first use if the web page has not yet."""
     lock = threading.Lock()
@@ -654,15 +1133,20 @@ def _lazy_feedback(app: FastAPI, settings: AssistantSettings) -> Callable[[], Fe
 
 def mount_slack(app: FastAPI, settings: AssistantSettings, assistant: Assistant | None = None) -> None:
     """Turn the Slack bot on when configured: POST /slack/events (bot token and signing secret), and Socket Mode
-    for the app's lifetime when SLACK_APP_TOKEN is set too. Without a bot token this does nothing."""
+    for the app's lifetime when SLACK_APP_TOKEN is set too. Without a bot token this does nothing.
+
+    While the app runs, questions left unanswered by a previous process are answered (`SlackBot.resume`).
+    """
     http = settings.slack_bot_token is not None and settings.slack_signing_secret is not None
     socket = settings.slack_bot_token is not None and settings.slack_app_token is not None
     if not (http or socket):
         logger.info("slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on)")
         return
     from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.request.internals import parse_body
+    from slack_sdk.signature import SignatureVerifier
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
 
     def get_assistant() -> Assistant:
         found = assistant or getattr(app.state, "assistant", None)
@@ -672,30 +1156,59 @@ def mount_slack(app: FastAPI, settings: AssistantSettings, assistant: Assistant 
             raise IndexNotReady("The assistant is not ready yet.")
         return found
 
-    lock = getattr(app.state, "lock", None)
-    bolt = build_slack_app(settings, get_assistant, _lazy_feedback(app, settings), lock=lock)
+    bolt = build_slack_app(settings, get_assistant, _lazy_feedback(app, settings))
+    bot: SlackBot = bolt.arkiv  # type: ignore[attr-defined]
     app.state.slack = bolt
     if http:
         handler = AsyncSlackRequestHandler(bolt)
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        verifier = SignatureVerifier(secret)
+
+        def refuse(status: int, code: str, message: str) -> Response:
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
         async def slack_events(request: Request) -> Response:
+            raw = await request.body()
+            timestamp = request.headers.get("x-slack-request-timestamp")
+            signature = request.headers.get("x-slack-signature")
+            if timestamp is not None and not timestamp.strip().isdigit():
+                return refuse(400, "bad_timestamp", "X-Slack-Request-Timestamp är inte ett tal. / is not a number.")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return refuse(400, "bad_body", "Begäran är inte UTF-8. / The body is not UTF-8.")
+            if not timestamp or not signature or not verifier.is_valid(text, timestamp, signature):
+                return refuse(401, "invalid_signature", "Ogiltig eller gammal signatur. / Invalid or stale signature.")
+            try:
+                body = parse_body(text, request.headers.get("content-type"))
+            except ValueError as ex:
+                why = type(ex).__name__
+                return refuse(400, "bad_body", f"Begäran kan inte läsas. / The body cannot be read ({why}).")
+            problem = malformed(body) if isinstance(body, dict) else "not an object"
+            if problem:
+                return refuse(400, "bad_body", f"Begäran saknar något. / Malformed Slack request: {problem}.")
             return await handler.handle(request)
 
         app.add_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
         logger.info("slack: HTTP mode at /slack/events")
-    if socket:
-        outer = app.router.lifespan_context
 
-        @asynccontextmanager
-        async def lifespan(a: Any) -> AsyncIterator[Any]:
-            async with outer(a) as state:
-                handler = await start_socket_mode(bolt, settings)
-                try:
-                    yield state
-                finally:
-                    await handler.close_async()  # type: ignore[no-untyped-call]
+    outer = app.router.lifespan_context
 
-        app.router.lifespan_context = lifespan
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with outer(a) as state:
+            socket_handler = await start_socket_mode(bolt, settings) if socket else None
+            bot.spawn(bot.resume())
+            try:
+                yield state
+            finally:
+                for task in list(bot._tasks):
+                    task.cancel()
+                if socket_handler is not None:
+                    await socket_handler.close_async()  # type: ignore[no-untyped-call]
+                bot.close()
+
+    app.router.lifespan_context = lifespan
 
 
 async def start_socket_mode(bolt: AsyncApp, settings: AssistantSettings) -> AsyncSocketModeHandler:

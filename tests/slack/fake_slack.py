@@ -29,17 +29,33 @@ class Call:
     token: str | None = None
 
 
+@dataclass(frozen=True)
+class Fault:
+    """How the fake answers one call when Slack misbehaves: after `hang` seconds, with HTTP `status` (a 5xx, or
+    429 with Retry-After `retry_after`), or 200 with Slack's `{"ok": false, "error": error}`."""
+
+    status: int = 200
+    error: str | None = None
+    hang: float = 0.0
+    retry_after: int | None = None
+
+
 @dataclass
 class FakeSlack:
     """Slack's Web API as far as the bot uses it: auth.test, chat.*, conversations.replies, and response_url hooks.
 
     `threads[(channel, ts)]` is what conversations.replies returns; `fail[method] = "error"` makes a method answer
-    `{"ok": false, "error": ...}` as Slack does.
+    `{"ok": false, "error": ...}` as Slack does. `fault(method, *faults)` queues misbehaviour for the next calls
+    (one fault per call, then normal answers); `always[method] = Fault(...)` makes every call misbehave.
+    `channels[id]` is what conversations.info says about a channel (public when absent).
     """
 
     calls: list[Call] = field(default_factory=list)
     threads: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     fail: dict[str, str] = field(default_factory=dict)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    always: dict[str, Fault] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     port: int = 0
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,12 +104,19 @@ class FakeSlack:
             self.sockets.clear()
             self.threads.clear()
             self.fail.clear()
+            self.faults.clear()
+            self.always.clear()
+            self.channels.clear()
 
     # -- what was called --
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def fault(self, method: str, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.setdefault(method, []).extend(faults)
 
     def methods(self) -> list[str]:
         with self._lock:
@@ -138,24 +161,62 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or params.get("token")
         self._record(method, params, token)
+        with self._lock:
+            queued = self.faults.get(method)
+            fault = queued.pop(0) if queued else self.always.get(method)
+        if fault is not None:
+            if fault.hang:
+                await asyncio.sleep(fault.hang)
+            if fault.status == 429:
+                headers = {"Retry-After": str(fault.retry_after or 0)}
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+            if fault.status >= 500:
+                return web.Response(status=fault.status, text="<html>Bad Gateway</html>", content_type="text/html")
+            if fault.error:
+                return web.json_response({"ok": False, "error": fault.error})
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
         return web.json_response(self._answer(method, params))
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://arkiv-test.slack.com/", "team": "Arkiv", "user": "arkiv",
-                    "team_id": "T1", "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://arkiv-test.slack.com/",
+                "team": "Arkiv",
+                "user": "arkiv",
+                "team_id": "T1",
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method == "chat.postMessage":
             ts = self._ts()
-            return {"ok": True, "channel": params.get("channel"), "ts": ts,
-                    "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID}}
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": ts,
+                "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID, "user": BOT_USER_ID},
+            }
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._ts()}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        if method == "chat.delete":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "conversations.info":
+            channel = str(params.get("channel"))
+            info = {
+                "id": channel,
+                "is_channel": True,
+                "is_private": False,
+                "is_im": channel.startswith("D"),
+                "is_mpim": False,
+                **self.channels.get(channel, {}),
+            }
+            return {"ok": True, "channel": info}
         if method == "conversations.replies":
             messages = self.threads.get((str(params.get("channel")), str(params.get("ts"))), [])
             return {"ok": True, "messages": messages, "has_more": False}
@@ -236,8 +297,14 @@ def command_body(text: str, response_url: str, channel: str = "C1", user: str = 
     )
 
 
-def action_body(action_id: str, value: str, response_url: str, channel: str = "C1", user: str = "U2",
-                message: dict[str, Any] | None = None) -> str:
+def action_body(
+    action_id: str,
+    value: str,
+    response_url: str,
+    channel: str = "C1",
+    user: str = "U2",
+    message: dict[str, Any] | None = None,
+) -> str:
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": "T1"},
@@ -247,16 +314,30 @@ def action_body(action_id: str, value: str, response_url: str, channel: str = "C
         "container": {"type": "message", "channel_id": channel, "is_ephemeral": message is None},
         "trigger_id": "1.2.3",
         "response_url": response_url,
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "arkiv_actions", "value": value,
-                     "action_ts": str(time.time())}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "arkiv_actions",
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
     }
     if message is not None:
         payload["message"] = message
     return urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
 
 
-def post_signed(client: TestClient, body: str, *, form: bool = False, secret: str = SECRET,
-                timestamp: int | None = None, headers: dict[str, str] | None = None) -> Any:
+def post_signed(
+    client: TestClient,
+    body: str,
+    *,
+    form: bool = False,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     """POST a body to /slack/events as Slack would, signed with `secret`."""
     content_type = "application/x-www-form-urlencoded" if form else "application/json"
     all_headers = {"Content-Type": content_type, **sign(secret, body, timestamp), **(headers or {})}

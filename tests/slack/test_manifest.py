@@ -36,6 +36,16 @@ def test_every_request_url_is_the_slack_events_endpoint() -> None:
 
 def test_the_manifest_asks_for_the_scopes_the_bot_uses() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "chat:write", "commands", "im:history", "im:read", "channels:history",
-            "groups:history"} <= scopes
+    assert {
+        "app_mentions:read",
+        "chat:write",
+        "commands",
+        "im:history",
+        "im:read",
+        "channels:history",
+        "groups:history",
+        "channels:read",
+        "groups:read",
+        "mpim:read",
+    } <= scopes
     assert manifest()["features"]["app_home"]["messages_tab_enabled"] is True  # people can write to the bot
