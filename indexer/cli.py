@@ -65,6 +65,10 @@ def build_indexer(settings: Any) -> Any:
     from indexer.sparse import SparseEncoder
     from indexer.store import Manifest, make_store
 
+    from indexer.rebuild import finish_switch
+
+    if not settings.qdrant_url:
+        finish_switch(settings.data_dir)  # a rebuild's switch that was cut short is completed first
     embedder = make_embedder(settings)
     store = make_store(settings)
     store.open(Manifest(embedder.model_id, embedder.dimension))
@@ -92,7 +96,12 @@ def _progress(items: Iterable[tuple[Path, Path]], total: int) -> Iterable[tuple[
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file or page was skipped.")
-@click.option("--rebuild", is_flag=True, help="Delete the index and build it anew (e.g. after changing model).")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the whole index anew beside the live one and switch to it when complete (e.g. after changing "
+    "model); a running `arkiv serve` keeps answering and then switches.",
+)
 def index(paths: tuple[Path, ...], strict: bool, rebuild: bool) -> None:
     """Index the archive (default: ARKIV_CORPUS_DIR) into Qdrant.
 
@@ -100,14 +109,21 @@ def index(paths: tuple[Path, ...], strict: bool, rebuild: bool) -> None:
 
     Example: arkiv index corpus/ ../shared/real-pdfs --strict
     """
+    from indexer.errors import StoreLocked
     from indexer.settings import IndexSettings
 
     settings = IndexSettings()
     if rebuild and not settings.qdrant_url:
-        shutil.rmtree(settings.store_dir, ignore_errors=True)
-        shutil.rmtree(settings.data_dir / "catalog", ignore_errors=True)
+        report = _rebuild_beside(settings, paths)
+        click.echo(format_report(report))
+        if strict and (report.skipped or report.pages_skipped):
+            raise click.ClickException("skipped files or pages (--strict)")
+        return
     try:
-        indexer = build_indexer(settings)
+        try:
+            indexer = build_indexer(settings)
+        except StoreLocked as ex:
+            raise click.ClickException(LOCKED_MESSAGE.format(path=settings.store_dir / settings.collection)) from ex
         if rebuild and settings.qdrant_url:
             for doc_id in indexer.store.documents():
                 indexer.store.delete_document(doc_id)
@@ -120,6 +136,38 @@ def index(paths: tuple[Path, ...], strict: bool, rebuild: bool) -> None:
     click.echo(format_report(report))
     if strict and (report.skipped or report.pages_skipped):
         raise click.ClickException("skipped files or pages (--strict)")
+
+
+LOCKED_MESSAGE = (
+    "Indexet i {path} används av en annan Arkiv-process, troligen `arkiv serve`, och kan inte uppdateras "
+    "samtidigt. Kör `arkiv index --rebuild`: det bygger ett nytt index bredvid och servern byter till det när "
+    "det är klart. Eller stoppa servern, kör `arkiv index` och starta den igen.\n"
+    "The index in {path} is in use by another Arkiv process, probably `arkiv serve`. Run `arkiv index "
+    "--rebuild` to build a new index beside it (the server switches when it is complete), or stop the server, "
+    "run `arkiv index` and start it again."
+)
+
+
+def _rebuild_beside(settings: Any, paths: tuple[Path, ...]) -> Any:
+    """Build the whole index in a staging folder and switch to it (indexer/rebuild.py); the live index is not
+    touched until the new one is complete."""
+    from indexer.rebuild import finish_switch, prepare_staging, remove_retired, switch
+
+    finish_switch(settings.data_dir)
+    remove_retired(settings.data_dir, keep_newest=1)  # the newest may still be open in a running server
+    stage = prepare_staging(settings.data_dir)
+    staged = settings.model_copy(update={"data_dir": stage})
+    try:
+        indexer = build_indexer(staged)
+        try:
+            report = indexer.run(list(paths) or [settings.corpus_dir], progress=_progress)
+        finally:
+            indexer.store.close()
+    except IndexerError as ex:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise click.ClickException(str(ex)) from ex
+    switch(settings.data_dir, stage, settings.collection)
+    return report
 
 
 def format_report(report: Any) -> str:

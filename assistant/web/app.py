@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 PRUNE_EVERY_S = 6 * 3600
 GIL_SWITCH_S = 0.001
+INDEX_POLL_S = 2.0
+RETIRE_AFTER_S = 30.0
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -88,6 +90,32 @@ def is_store_outage(exc: BaseException) -> bool:
 
 def _too_large(limit: int) -> str:
     return f"Begäran är för stor (högst {limit // 1024} kB). / The request is too large (at most {limit // 1024} kB)."
+
+
+def reopen_index(assistant: Assistant, settings: AssistantSettings) -> Any:
+    """Open the index now at the live path (after a rebuild's switch) and serve from it; returns the old store,
+    for the caller to close once the requests that use it are done."""
+    from indexer.catalog import Catalog
+    from indexer.store import Manifest, make_store
+
+    store = make_store(settings)
+    store.open(Manifest(assistant.embedder.model_id, assistant.embedder.dimension))
+    old = assistant.store
+    assistant.store = store
+    assistant.retriever.store = store
+    assistant.catalog = Catalog(Path(settings.data_dir) / "catalog")
+    assistant.__dict__.pop("known_bodies", None)  # a cached_property of the old catalog
+    logger.info("serving the rebuilt index (%d chunks)", store.count())
+    return old
+
+
+def _let_go(store: Any) -> None:
+    """Close a retired store. It was moved aside while open, so the engine may fail to flush it: nothing was
+    written to it by the server, and the error is only logged."""
+    try:
+        store.close()
+    except Exception as ex:  # noqa: BLE001 - read-only and retired: nothing to lose
+        logger.info("the retired index was let go without a clean close: %s", ex)
 
 
 class DeclaredBodyLimit:
@@ -156,6 +184,27 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
             await anyio.sleep(PRUNE_EVERY_S)
             await anyio.to_thread.run_sync(prune)
 
+    async def watch_index() -> None:
+        """Switch to a rebuilt index (`arkiv index --rebuild`) when its generation file changes."""
+        from indexer.rebuild import generation, remove_retired
+
+        seen = generation(settings.data_dir)
+        while True:
+            await anyio.sleep(INDEX_POLL_S)
+            now = generation(settings.data_dir)
+            if now == seen:
+                continue
+            seen = now
+            try:
+                old = await anyio.to_thread.run_sync(reopen_index, app.state.assistant, settings)
+            except Exception:  # noqa: BLE001 - keep serving the index we have, and say why
+                logger.exception("could not open the rebuilt index; still serving the previous one")
+                continue
+            app.state.health.at = 0.0
+            await anyio.sleep(RETIRE_AFTER_S)  # requests that began on the old index finish on it
+            await anyio.to_thread.run_sync(_let_go, old)
+            await anyio.to_thread.run_sync(remove_retired, settings.data_dir)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The event loop (health, parsing, streaming) shares the GIL with the workers' Python work; a shorter
@@ -167,6 +216,8 @@ def create_app(settings: AssistantSettings | None = None, assistant: Assistant |
         await anyio.to_thread.run_sync(app.state.health.refresh, app.state.assistant)
         async with anyio.create_task_group() as tg:
             tg.start_soon(prune_daily)
+            if not settings.qdrant_url and hasattr(app.state.assistant, "retriever"):
+                tg.start_soon(watch_index)
             yield
             tg.cancel_scope.cancel()
 
