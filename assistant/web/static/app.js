@@ -724,7 +724,8 @@
     turn.notice = data.notice;
     turn.nearby = data.nearby || [];
     turn.data = data;
-    if (!restored && turn.textEvents && data.status === "answered") {
+    if (!restored && turn.textEvents) {
+      /* what was streamed but is not in the final answer (or the not-found message) is withdrawn, visibly */
       turn.withdrawn = turn.withdrawn.concat(withdrawnSentences(turn.streamed, turn.text));
     }
     turn.el.article.dataset.status = data.status;
@@ -734,6 +735,7 @@
     turn.el.answer.querySelectorAll(".sources").forEach((s) => s.remove());
     if (data.status === "not_found") {
       renderNotFound(turn);
+      renderWithdrawn(turn);
       if (!restored) announce(t("status.notfound"));
     } else {
       renderAnswer(turn.el.answerText, turn.text, turn);
