@@ -12,6 +12,7 @@ import yaml
 from evaluation.dataset import (
     CATEGORIES,
     GOLD_DIR,
+    GOLD_SETS,
     MIN_TEST_SHARE,
     EvalCase,
     Evidence,
@@ -21,8 +22,10 @@ from evaluation.dataset import (
     contains_fact,
     conversation,
     load_gold,
+    load_gold_set,
     load_negatives,
     normalise_fact,
+    pdf_text_layer,
     read_gold_file,
     split_problems,
     validate_gold,
@@ -484,3 +487,69 @@ def test_load_negatives_rejects_unknown_query_ids(tmp_path: Path) -> None:
     )
     with pytest.raises(GoldSetError, match="q999"):
         load_negatives(tmp_path / "n.yaml")
+
+
+# -- the real PDFs (../shared/real-pdfs, read where they lie) ------------------------------------------
+
+REAL_PDFS = GOLD_SETS["real_pdfs"].root
+needs_real_pdfs = pytest.mark.skipif(not REAL_PDFS.is_dir(), reason="../shared/real-pdfs is not on this machine")
+OCR_TAGS = {"scanned", "broken_text_layer"}
+
+
+@pytest.fixture(scope="module")
+def real() -> list[EvalCase]:
+    return load_gold_set("real_pdfs")
+
+
+def test_real_pdf_cases_have_the_planned_size_and_spread(real: list[EvalCase]) -> None:
+    assert len(real) >= 60
+    assert all(c.gold_set == "real_pdfs" for c in real)
+    categories = Counter(c.category for c in real)
+    assert categories["table"] >= 10 and categories["process"] >= 6 and categories["list"] >= 5
+    assert categories["unanswerable"] >= 8
+    assert categories["decision"] >= 8
+    assert sum(c.language == "en" for c in real) >= 6
+    assert sum("scanned" in c.tags for c in real) >= 10
+    nykarleby_broken = [
+        c for c in real if "broken_text_layer" in c.tags and c.relevant_documents[0].startswith("nykarleby_")
+    ]
+    assert len(nykarleby_broken) >= 4
+    assert len({d for c in real for d in c.relevant_documents}) == 12
+
+
+def test_real_pdf_split_is_the_seeded_hash_and_covers_every_kind(real: list[EvalCase]) -> None:
+    read = read_gold_file(GOLD_SETS["real_pdfs"].file)
+    assert read is not None and read.split_seed is not None
+    assert {c.id: c.split for c in real} == assign_splits(real, read.split_seed)
+    assert split_problems(real) == []
+
+
+@needs_real_pdfs
+def test_real_pdf_quotes_stand_in_the_text_layer(real: list[EvalCase]) -> None:
+    """Quotes on pages Arkiv reads from the text layer, checked against pypdf's text (fast: only those pages)."""
+    layer_cases = [c for c in real if not OCR_TAGS & set(c.tags)]
+    assert validate_gold(layer_cases, page_loader=pdf_text_layer) == []
+
+
+@needs_real_pdfs
+def test_real_pdf_ocr_cases_are_well_formed_without_reading_ocr(real: list[EvalCase]) -> None:
+    ocr_cases = [c for c in real if OCR_TAGS & set(c.tags)]
+    unchecked: list[str] = []
+
+    def unread(path: Path) -> list[str | None]:
+        return [None] * len(pdf_text_layer(path))
+
+    assert validate_gold(ocr_cases, page_loader=unread, unchecked=unchecked) == []
+    assert len(unchecked) == sum(len(c.evidence) for c in ocr_cases)
+
+
+@needs_real_pdfs
+@pytest.mark.slow
+def test_real_pdf_quotes_stand_on_the_pages_as_arkiv_reads_them(real: list[EvalCase]) -> None:
+    """Every quote against the text Arkiv extracts (text layer or tesseract OCR, cached under data/gold-ocr-cache;
+    the first run OCRs about 250 pages, several minutes)."""
+    from indexer.ocr import TesseractOcr
+
+    if not TesseractOcr.available("swe"):
+        pytest.skip("tesseract with Swedish is not installed")
+    assert validate_gold(real, run_ocr=True) == []
