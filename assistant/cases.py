@@ -20,7 +20,8 @@ from assistant.types import Answer, Citation, Filters, Hit, Language
 from indexer.cases import CaseEntry, CaseIndex, case_index_path, write_case_index
 from indexer.casenumbers import find_case_numbers
 from indexer.schema import payload_to_chunk
-from indexer.swedish.casekinds import KIND_LABELS, is_case_course_question
+from indexer.swedish.casekinds import KIND_LABELS, is_case_course_question, is_precedent_question, precedent_terms
+from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
 
 __all__ = [
     "case_course_answer",
@@ -33,6 +34,7 @@ __all__ = [
     "format_case_blocks",
     "groups_of",
     "page_url",
+    "precedent_answer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -204,7 +206,7 @@ def case_course_answer(
     None when the question is not about a case's course or names no case the index holds."""
     question = plan.question
     if not is_case_course_question(question):
-        return None
+        return precedent_answer(assistant, plan, history, groups)
     asked = case_numbers_asked(question, history)
     if not asked:
         return None
@@ -237,6 +239,69 @@ def case_course_answer(
         filters=filters,
         language=language,
         answerer="cases",
+    )
+
+
+_PRECEDENT_WORDS = {
+    "sv": {"intro": "Tidigare ärenden i arkivet med beslut eller förslag som liknar frågan ({n}):",
+           "like": "liknande ärendet {case}"},
+    "en": {"intro": "Earlier cases in the archive with decisions or proposals like the question ({n}):",
+           "like": "like case {case}"},
+}
+MAX_PRECEDENTS = 5
+
+
+def _words(text: str) -> set[str]:
+    return {w[:6] for w in re.findall(r"[\wåäö]+", text.lower()) if len(w) > 3 and w not in SWEDISH_STOP_WORDS}
+
+
+def precedent_answer(
+    assistant: Any, plan: Any, history: Sequence[tuple[str, str]] = (), groups: Collection[str] | None = None
+) -> Answer | None:
+    """Earlier cases whose decision (or proposal) does what a precedent question asks ("Har vi beviljat liknande
+    stöd förut?"), each with its decision and cited; the case the conversation is about lends its subject. None
+    when the question is not a precedent question or no case fits."""
+    question = plan.question
+    if not is_precedent_question(question):
+        return None
+    index = case_index_for(assistant)
+    filters: Filters = plan.filters
+    seen = groups_of(groups if groups is not None else getattr(filters, "visible_groups", None) or filters.access_groups or None)
+    verb, topic = precedent_terms(question, SWEDISH_STOP_WORDS)
+    about = next((index.resolve(c) for c in case_numbers_asked(question, history) if index.resolve(c)), None)
+    wanted = _words(" ".join(topic))
+    if about:
+        summary = index.summary(about, seen)
+        wanted |= _words(summary.heading or "") if summary else set()
+    scored: list[tuple[int, str, CaseEntry]] = []
+    for case in index.case_numbers():
+        if case == about:
+            continue
+        steps = [e for e in index.timeline(case, seen) if e.decision or e.proposal]
+        if not steps or index.resolve(case) != case:
+            continue
+        step = steps[-1]
+        said = (step.decision or step.proposal or "").lower()
+        if verb and verb not in said:
+            continue
+        overlap = len(wanted & _words(f"{step.heading or ''} {said}")) if wanted else 0
+        if wanted and not overlap and not verb:
+            continue
+        scored.append((overlap, step.date or "", step))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    chosen = [e for _, _, e in scored[:MAX_PRECEDENTS]]
+    chosen.sort(key=lambda e: e.sort_date)
+    language: Language = plan.language
+    lines = [_PRECEDENT_WORDS[language]["intro"].format(n=len(chosen))]
+    for i, e in enumerate(chosen, 1):
+        head = ", ".join(x for x in (e.case_number, e.heading, e.date, e.body, f"§ {e.paragraph}" if e.paragraph else None) if x)
+        lines.append(f"{i}. {head}: {_one_line(e.decision or e.proposal)} [{i}]")
+    citations = tuple(entry_citation(e, i) for i, e in enumerate(chosen, 1))
+    return Answer(
+        question=question, query=plan.query, text="\n".join(lines), status="answered", citations=citations,
+        hits=tuple(c.hit for c in citations), filters=filters, language=language, answerer="cases",
     )
 
 

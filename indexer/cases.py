@@ -487,7 +487,8 @@ def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:
             proposal = None
         out.append(
             _entry(case, cited, 0, date=date, body=body, paragraph=first.paragraph, kind=kind, heading=heading,
-                   decision=decision, proposal=proposal, text=cited.text, step=0, first_page=first.page_start)
+                   decision=decision, proposal=proposal, text=cited.text, step=0, first_page=first.page_start,
+                   last_page=max(c.page_end for c in chunks))
         )
     # Undated steps sort with the nearest dated step before them in the document.
     last = None
@@ -540,6 +541,7 @@ def _entry(
     text: str,
     step: int,
     first_page: int | None = None,
+    last_page: int | None = None,
 ) -> CaseEntry:
     page = first_page if first_page is not None else _page_at(chunk, pos)
     return CaseEntry(
@@ -549,7 +551,7 @@ def _entry(
         title=chunk.meta.title,
         doc_type=chunk.meta.doc_type,
         page=page,
-        page_end=max(page, chunk.page_end),
+        page_end=max(page, last_page or chunk.page_end),
         date=date,
         body=body,
         paragraph=paragraph,

@@ -23,6 +23,7 @@ __all__ = [
     "classify_step",
     "is_case_course_question",
     "is_precedent_question",
+    "precedent_terms",
     "protocol_body",
 ]
 
@@ -217,3 +218,25 @@ def is_case_course_question(question: str) -> bool:
 def is_precedent_question(question: str) -> bool:
     """Whether a question asks for earlier similar cases ("Har vi beviljat liknande stöd förut?")."""
     return bool(_PRECEDENT.search(question))
+
+
+# What a precedent question asks was done: the decision verb it names, as the stem decisions write it.
+_DECISION_VERBS = (
+    (re.compile(r"\bbevilja\w*|\bgett\b|\bgav\b|\bgranted\b", re.IGNORECASE), "bevilja"),
+    (re.compile(r"\bavsl\w*|\brejected\b", re.IGNORECASE), "avsl"),
+    (re.compile(r"\bgodkän\w*|\bapproved\b", re.IGNORECASE), "godkän"),
+)
+_PRECEDENT_FILLER = frozenset(
+    "har vi nämnden man styrelsen regionen kommunen beviljat gett gav beslutat beslut om godkänt avslagit stöttat "
+    "liknande förut tidigare innan samma sådant sådana något några ärende ärenden similar before earlier previously "
+    "have we has the granted approved rejected cases case grants support".split()
+)
+
+
+def precedent_terms(question: str, stop_words: frozenset[str] = frozenset()) -> tuple[str | None, tuple[str, ...]]:
+    """The decision verb stem a precedent question names ("bevilja", "avsl", "godkän", or None) and its topic
+    words ("stöd", "marknadsföring"), lower case, without the question's own filler."""
+    verb = next((stem for pattern, stem in _DECISION_VERBS if pattern.search(question)), None)
+    words = [w.lower() for w in re.findall(r"[\wåäöÅÄÖ]+", question)]
+    topic = tuple(w for w in words if len(w) > 2 and w not in _PRECEDENT_FILLER and w not in stop_words)
+    return verb, topic
