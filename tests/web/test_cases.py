@@ -83,3 +83,26 @@ def test_the_case_page_shows_the_timeline_accessibly_in_swedish_and_english(clie
     assert "/documents/rjl_anna_2022-02/pages/" in html and "<script>" not in html and " onclick=" not in html
     english = client.get(f"/cases/{CASE}?lang=en").text
     assert '<html lang="en">' in english and "Timeline" in english and "Proposed decision" in english
+
+
+# -- in the browser ------------------------------------------------------------------------------------------
+
+
+def test_a_case_question_in_the_chat_links_to_the_case_page_with_its_timeline(page: Any) -> None:
+    from tests.web.test_browser import CONTRAST, ask
+
+    page.goto("/")
+    turn = ask(page, "Vad har hänt i ärendet RJL 2022/258?")
+    link = turn.locator(f'a.case-link[href="/cases/{CASE}"]').first
+    link.wait_for()
+    assert turn.locator("ol li").count() >= 3  # one list item per step, each with its citation chip
+    assert turn.locator("ol li button.cite").count() >= 3
+    link.click()
+    page.wait_for_url(f"**/cases/{CASE}")
+    steps = page.locator("ol.case-timeline > li")
+    assert steps.count() >= 3
+    assert page.locator("h1").inner_text().endswith("RJL 2022/258")
+    assert page.evaluate(CONTRAST) == []
+    page.locator("ol.case-timeline a.button").first.click()
+    page.wait_for_url("**/documents/**/pages/**")
+    assert page.locator("#page-text mark").count() >= 1
