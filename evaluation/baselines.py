@@ -14,12 +14,8 @@ adapter for bm25s and (within evaluation/) llama-index.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import re
-import threading
-from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +23,7 @@ from typing import Any, Protocol
 
 from assistant.types import Filters, Hit
 from evaluation.dataset import EvalFilters
+from evaluation.harness import CachedEmbedder
 from evaluation.relevance import Passage, passage_from_chunk
 from indexer.catalog import Catalog
 from indexer.embed import Embedder
@@ -96,68 +93,6 @@ _YEAR_NAMED = re.compile(r"(?<![\d/:,.])((?:19|20)\d{2})(?![\d/:]|,\d)")
 def years_named(text: str) -> set[int]:
     """Years a text names ("2022", not the "2022" of "RJL 2022/258" or of an amount)."""
     return {int(y) for y in _YEAR_NAMED.findall(text)}
-
-
-# --- embeddings cache ---------------------------------------------------------------------------------------
-
-QUERY_MEMO = 20_000
-"""Query vectors kept in memory by a CachedEmbedder."""
-
-
-class CachedEmbedder:
-    """An embedder that remembers passage vectors on disk, keyed by model and text.
-
-    Benchmarks embed the same passages on every run; at about 5 passages a second that is minutes. With
-    `memo_queries`, query vectors are also remembered in memory (every configuration of a benchmark asks for
-    the same ones); search timings then leave out embedding the query.
-    """
-
-    def __init__(self, inner: Embedder, cache_dir: Path, *, memo_queries: bool = False) -> None:
-        self._inner = inner
-        self.model_id = inner.model_id
-        self.dimension = inner.dimension
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", inner.model_id)
-        self._path = Path(cache_dir) / "eval-embeddings" / f"{slug}.tsv"
-        self._lock = threading.Lock()
-        self._vectors: dict[str, list[float]] = {}
-        self._queries: dict[str, list[float]] = {}
-        self._memo_queries = memo_queries
-        if self._path.exists():
-            for line in self._path.read_text(encoding="ascii").splitlines():
-                key, _, packed = line.partition("\t")
-                vec = array("f")
-                vec.frombytes(base64.b64decode(packed))
-                if len(vec) == self.dimension:
-                    self._vectors[key] = vec.tolist()
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        keys = [self._key(t) for t in texts]
-        todo = [i for i, key in enumerate(keys) if key not in self._vectors]
-        if todo:
-            fresh = self._inner.embed_documents([texts[i] for i in todo])
-            with self._lock:
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                with self._path.open("a", encoding="ascii") as fh:
-                    for i, vec in zip(todo, fresh, strict=True):
-                        self._vectors[keys[i]] = list(vec)
-                        packed = base64.b64encode(array("f", vec).tobytes()).decode("ascii")
-                        fh.write(f"{keys[i]}\t{packed}\n")
-        return [self._vectors[key] for key in keys]
-
-    def embed_query(self, text: str) -> list[float]:
-        vector = self._queries.get(text)
-        if vector is None:
-            vector = self._inner.embed_query(text)
-            if self._memo_queries and len(self._queries) < QUERY_MEMO:
-                self._queries[text] = vector
-        return vector
-
-    def count_tokens(self, text: str) -> int:
-        return self._inner.count_tokens(text)
 
 
 # --- configurations -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`arkiv eval` and `arkiv bench`."""
+"""`arkiv eval` (systems side by side; `arkiv eval swequad`, `arkiv eval configs`) and `arkiv bench`."""
 
 from __future__ import annotations
 
@@ -34,7 +34,197 @@ def _progress(step: int, steps: int, what: str) -> None:
     click.echo(f"[{step}/{steps}] {what}", err=True)
 
 
-@click.command("eval")
+DEFAULT_SYSTEMS = ("naive", "v0.1.0", "current")
+DEFAULT_SETS = ("corpus", "swefaq", "real_pdfs")
+
+
+@click.group("eval", invoke_without_command=True)
+@click.option(
+    "--systems",
+    "system_names",
+    multiple=True,
+    help="Systems, comma-separated: naive, current, or a release tag such as v0.1.0 (run from a git worktree). "
+    f"Default: {','.join(DEFAULT_SYSTEMS)}.",
+)
+@click.option(
+    "--sets",
+    "set_names",
+    multiple=True,
+    help="Case sets, comma-separated: corpus (gold.yaml over corpus/), swefaq (SweFAQ questions the archive "
+    f"should decline), real_pdfs (real_pdfs.yaml over ../shared/real-pdfs). Default: {','.join(DEFAULT_SETS)}.",
+)
+@click.option("--fast", is_flag=True, help="The fast subset of the corpus gold set only (what the CI gate runs).")
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds, grouped by document.")
+@click.option("--reps", default=1000, show_default=True, help="Bootstrap draws per interval.")
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    help="Folder for cached indexes, vectors and release worktrees. Default: ARKIV_EVAL_CACHE or ~/.cache/arkiv-eval.",
+)
+@click.option(
+    "--ocr-cache",
+    type=click.Path(path_type=Path),
+    help="Folder of OCR'd pages. Default: the gold set's (ARKIV_GOLD_OCR_CACHE or data/gold-ocr-cache).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Folder for suite.json, summary.md and results.md (the README's table). Default: evaluation/runs/<time>/.",
+)
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    system_names: tuple[str, ...],
+    set_names: tuple[str, ...],
+    fast: bool,
+    folds: int,
+    reps: int,
+    cache: Path | None,
+    ocr_cache: Path | None,
+    out: Path | None,
+) -> None:
+    """Evaluate systems side by side on the gold sets: the test split and grouped cross-validation.
+
+    Per system and set: recall@5, MRR@10, facts@5/@10, all facts and key facts of the answers, citation
+    support, abstention, false "not found" (each with a 95% bootstrap interval), answer length and latency.
+    Indexes are cached between runs (keyed by code, inputs and settings); see evaluation/README.md.
+
+    Example: arkiv eval --systems naive,v0.1.0,current --sets corpus,swefaq,real_pdfs
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from evaluation.harness import default_cache_dir
+    from evaluation.suite import markdown, results_table, run_suite
+
+    systems = _split(system_names) or (["naive", "current"] if fast else list(DEFAULT_SYSTEMS))
+    sets = _split(set_names) or (["corpus"] if fast else list(DEFAULT_SETS))
+    for name in sets:
+        if name not in DEFAULT_SETS:
+            raise click.BadParameter(
+                f"unknown set {name!r}; choose from {', '.join(DEFAULT_SETS)}", param_hint="--sets"
+            )
+    if folds < 2:
+        raise click.BadParameter("at least 2", param_hint="--folds")
+    try:
+        corpora, skipped = _corpora(sets, fast)
+        run = run_suite(
+            corpora,
+            systems,
+            cache or default_cache_dir(),
+            ocr_cache=ocr_cache,
+            command=" ".join(["arkiv", "eval", *_argv_tail()]),
+            skipped=skipped,
+            folds=folds,
+            reps=reps,
+            progress=lambda line: click.echo(line, err=True),
+        )
+    except (EvaluationError, GoldSetError, IndexerError, AssistantError) as ex:
+        raise click.ClickException(str(ex)) from ex
+    folder = out or RUNS_DIR / _stamp()
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = markdown(run)
+    (folder / "suite.json").write_text(run.to_json(), encoding="utf-8")
+    (folder / "summary.md").write_text(summary, encoding="utf-8")
+    (folder / "results.md").write_text(results_table(run), encoding="utf-8")
+    click.echo(summary)
+    for line in skipped:
+        click.echo(f"Hoppade över: {line}", err=True)
+    click.echo(f"Resultat: {folder}", err=True)
+
+
+def _argv_tail() -> list[str]:
+    import sys
+
+    argv = sys.argv[1:]
+    return argv[argv.index("eval") + 1 :] if "eval" in argv else []
+
+
+def _corpora(sets: Sequence[str], fast: bool) -> tuple[list[Any], list[str]]:
+    """The corpora to index and the case lists asked against each; what had to be skipped, and why."""
+    from evaluation.dataset import GOLD_SETS, load_gold_set, load_negatives
+    from evaluation.run import fast_subset
+    from evaluation.suite import CaseList, Corpus, negative_cases
+
+    corpora: list[Any] = []
+    skipped: list[str] = []
+    lists: list[Any] = []
+    if "corpus" in sets:
+        cases = load_gold_set("corpus")
+        if fast:
+            cases = fast_subset(cases)
+        lists.append(CaseList("corpus", "gold.yaml över corpus/", tuple(cases)))
+    if "swefaq" in sets:
+        negatives = negative_cases(load_negatives())
+        lists.append(
+            CaseList(
+                "swefaq",
+                "SweFAQ-frågor om andra myndigheters ärenden, som arkivet ska avböja (test: SweFAQ test, träning: dev)",
+                tuple(negatives),
+            )
+        )
+    if lists:
+        corpora.append(Corpus("corpus", (GOLD_SETS["corpus"].root,), tuple(lists)))
+    if "real_pdfs" in sets:
+        real = GOLD_SETS["real_pdfs"]
+        pdfs = sorted(real.root.glob("*.pdf")) if real.root.is_dir() else []
+        if not pdfs:
+            skipped.append(f"real_pdfs: inga PDF:er i {real.root} (sätt ARKIV_REAL_PDFS_DIR)")
+        elif not real.file.is_file():
+            skipped.append(f"real_pdfs: {real.file} finns inte")
+        else:
+            cases = load_gold_set("real_pdfs")
+            corpora.append(
+                Corpus(
+                    "real_pdfs", tuple(pdfs), (CaseList("real_pdfs", f"real_pdfs.yaml över {real.root}", tuple(cases)),)
+                )
+            )
+    return corpora, skipped
+
+
+@eval_command.command("swequad")
+@click.option("--split", type=click.Choice(["dev", "training"]), default="dev", show_default=True)
+@click.option(
+    "--systems",
+    "system_names",
+    multiple=True,
+    help="Systems, comma-separated (as for `arkiv eval`). Default: current. --systems '' runs the anchors only.",
+)
+@click.option("--reps", default=1000, show_default=True, help="Bootstrap draws per interval.")
+@click.option("--cache", type=click.Path(path_type=Path), help="As for `arkiv eval`.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Folder for swequad.json and swequad.md. Default: evaluation/runs/swequad-<time>/.",
+)
+def swequad_command(split: str, system_names: tuple[str, ...], reps: int, cache: Path | None, out: Path | None) -> None:
+    """SweQUAD-MC's questions through the assistant over its own texts, scored by the answer spans.
+
+    Reports, per system and beside two anchors (the right text whole; its 1 and 3 sentences with most
+    question words in common): the share of answers holding the correct span, holding a distractor instead,
+    citing the right text, declining, and the answer length.
+
+    Example: arkiv eval swequad --split dev --systems naive,current
+    """
+    from evaluation.harness import default_cache_dir
+    from evaluation.swequad import markdown, run_swequad
+
+    systems = _split(system_names) if system_names else ["current"]
+    try:
+        run = run_swequad(
+            systems, cache or default_cache_dir(), split=split, reps=reps, progress=lambda x: click.echo(x, err=True)
+        )
+    except (EvaluationError, IndexerError, AssistantError) as ex:
+        raise click.ClickException(str(ex)) from ex
+    folder = out or RUNS_DIR / f"swequad-{_stamp()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = markdown(run)
+    (folder / "swequad.json").write_text(run.to_json(), encoding="utf-8")
+    (folder / "swequad.md").write_text(table, encoding="utf-8")
+    click.echo(table)
+    click.echo(f"Resultat: {folder}", err=True)
+
+
+@eval_command.command("configs")
 @click.option("--url", help="Evaluate a running Arkiv server (its /api/search and /api/ask) instead of in-process.")
 @click.option(
     "--fast", is_flag=True, help="Only the fast subset (3 cases per category) and the configurations the CI gate uses."
@@ -76,7 +266,7 @@ def _progress(step: int, steps: int, what: str) -> None:
     metavar="A.json B.json",
     help="Only compare two saved runs and list what got worse from A to B (exit 1 if anything did).",
 )
-def eval_command(
+def configs_command(
     url: str | None,
     fast: bool,
     config_names: tuple[str, ...],
@@ -89,9 +279,10 @@ def eval_command(
     export_feedback: Path | None,
     compare: tuple[Path, Path] | None,
 ) -> None:
-    """Run the gold set and report retrieval, answer and latency measures, side by side with the baselines.
+    """Retrieval configurations side by side on the whole gold set (bm25-plain, dense, sparse, hybrid, arkiv,
+    llamaindex), with the assistant's answers; in-process over ARKIV_DATA_DIR, or a running server (--url).
 
-    Example: arkiv eval --fast --previous evaluation/results/gold/run.json
+    Example: arkiv eval configs --fast --previous evaluation/results/configs/run.json
     """
     from evaluation.report import compare as compare_runs
     from evaluation.report import load_run, markdown, write_report
@@ -259,8 +450,8 @@ def bench(
 def _run_bench(sets: Sequence[str], configs: Sequence[str]) -> list[Any]:
     from assistant.service import Assistant
     from assistant.settings import AssistantSettings
-    from evaluation.baselines import CachedEmbedder
     from evaluation.benchmarks import load_set, run_set
+    from evaluation.harness import CachedEmbedder
     from indexer.catalog import Catalog
     from indexer.embed import make_embedder
     from indexer.pipeline import IndexOptions

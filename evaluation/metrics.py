@@ -10,7 +10,10 @@ definitions (as trec_eval computes them, linear gains).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import random
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 Ranking = Sequence[Collection[str]]
 
@@ -98,3 +101,110 @@ def share(flags: Iterable[bool]) -> float | None:
     """Share of true flags, or None when there are none (a measure that does not apply)."""
     items = list(flags)
     return sum(items) / len(items) if items else None
+
+
+# --- answers, intervals, folds --------------------------------------------------------------------------------
+
+_MARKER = re.compile(r"\[\d+\]")
+_THOUSANDS_GAP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
+_HAS_WORD = re.compile(r"\w")
+
+
+def facts_at_k(texts: Sequence[str], facts: Sequence[str], k: int, contains: Callable[[str, str], bool]) -> bool:
+    """Whether every fact stands in at least one of the first k texts (what retrieval hands the answerer).
+
+    `contains(text, fact)` decides one fact in one text (evaluation.dataset.contains_fact on the gold set).
+    True when there are no facts to find.
+    """
+    top = texts[:k]
+    return all(any(contains(text, fact) for text in top) for fact in facts)
+
+
+def answer_words(text: str) -> int:
+    """The length of an answer in words: whitespace-separated tokens holding a letter or digit, its [n]
+    citation markers left out, a number written with thousands gaps one word ("500 000", "t.ex.", "1,5")."""
+    plain = _THOUSANDS_GAP.sub("", _MARKER.sub(" ", text))
+    return sum(1 for token in plain.split() if _HAS_WORD.search(token))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap confidence interval."""
+
+    low: float
+    high: float
+
+
+def applicable_mean(values: Sequence[float | None]) -> float | None:
+    """The mean of the values that apply (not None); None when none does."""
+    items = [v for v in values if v is not None]
+    return sum(items) / len(items) if items else None
+
+
+def bootstrap_intervals(
+    columns: Mapping[str, Sequence[float | None]],
+    groups: Sequence[str] | None = None,
+    *,
+    reps: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Interval | None]:
+    """Percentile bootstrap intervals of the mean of each column, resampling cases (or whole groups) with
+    replacement, seeded.
+
+    Every column holds one value per case, None where the measure does not apply to that case (an
+    unanswerable case has no recall); a column's statistic is the mean of the values that apply. All
+    columns are resampled together (one draw of cases per repetition). With `groups` (one label per case,
+    e.g. the case's document), whole groups are drawn, so that cases which stand or fall together are not
+    counted as independent evidence. A column that applies to no case gets None.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must be between 0 and 1")
+    n = len(next(iter(columns.values()), ()))
+    if any(len(col) != n for col in columns.values()):
+        raise ValueError("every column needs one value per case")
+    labels = list(groups) if groups is not None else [str(i) for i in range(n)]
+    if len(labels) != n:
+        raise ValueError("groups needs one label per case")
+    members: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        members.setdefault(label, []).append(i)
+    clusters = list(members.values())
+    # per column and cluster: the sum and count of the values that apply, so a draw costs one pass over clusters
+    sums = {name: [sum(col[i] or 0.0 for i in c) for c in clusters] for name, col in columns.items()}
+    counts = {name: [sum(col[i] is not None for i in c) for c in clusters] for name, col in columns.items()}
+    rng = random.Random(seed)
+    draws: dict[str, list[float]] = {name: [] for name in columns}
+    for _ in range(reps if clusters else 0):
+        chosen = [rng.randrange(len(clusters)) for _ in clusters]
+        for name in columns:
+            n_applicable = sum(counts[name][c] for c in chosen)
+            if n_applicable:
+                draws[name].append(sum(sums[name][c] for c in chosen) / n_applicable)
+    tail = (1.0 - level) / 2 * 100
+    return {name: Interval(percentile(d, tail), percentile(d, 100 - tail)) if d else None for name, d in draws.items()}
+
+
+def grouped_folds(groups: Sequence[str], k: int, seed: int = 0) -> list[list[int]]:
+    """Split cases into k folds for cross-validation, every group whole within one fold.
+
+    Groups (e.g. the document a case is about) are shuffled with the seed, then dealt largest first to the
+    fold holding the fewest cases so far (as scikit-learn's GroupKFold balances them). Returns the case
+    indices of each fold, in case order; fewer than k folds when there are fewer groups.
+    """
+    if k < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    sizes: dict[str, int] = {}
+    for g in groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    distinct = sorted(sizes)
+    random.Random(seed).shuffle(distinct)
+    distinct.sort(key=lambda g: -sizes[g])  # stable: equal sizes keep the shuffled order
+    folds = min(k, len(distinct))
+    load = [0] * folds
+    where: dict[str, int] = {}
+    for g in distinct:
+        target = min(range(folds), key=lambda f: (load[f], f))
+        where[g] = target
+        load[target] += sizes[g]
+    return [[i for i, g in enumerate(groups) if where[g] == f] for f in range(folds)]

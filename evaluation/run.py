@@ -541,7 +541,7 @@ def evaluate_in_process(
     latencies then understate production's.
     """
     from assistant.service import build_assistant
-    from evaluation.baselines import CachedEmbedder
+    from evaluation.harness import CachedEmbedder
     from indexer.cli import build_indexer
 
     indexer = build_indexer(settings)

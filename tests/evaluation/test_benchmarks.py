@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaluation.baselines import Bm25PlainConfig, CachedEmbedder
+from evaluation.baselines import Bm25PlainConfig
 from evaluation.benchmarks import (
     BENCHMARK_DIR,
     SETS,
@@ -20,6 +20,7 @@ from evaluation.benchmarks import (
     score_config,
 )
 from evaluation.errors import BenchmarkError
+from evaluation.harness import CachedEmbedder
 from evaluation.relevance import Passage
 from indexer.catalog import Catalog
 from indexer.pipeline import IndexOptions

@@ -63,11 +63,13 @@ class FakeAssistant:
     def health(self) -> dict[str, int]:
         return {"documents": 1, "chunks": 2}
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, *_: object) -> list[Hit]:
         self.filters.append(filters)
         return [Hit(WRONG, 0.9, 1), Hit(RIGHT, 0.8, 2)][:k]
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None, *_: object
+    ) -> Answer:
         hit = Hit(RIGHT, 0.8, 1)
         return Answer(
             question=question,
@@ -154,7 +156,7 @@ cases:
         encoding="utf-8",
     )
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["eval", "--url", url, "--gold", str(gold), "--out", str(out)])
+    result = CliRunner().invoke(main, ["eval", "configs", "--url", url, "--gold", str(gold), "--out", str(out)])
     assert result.exit_code == 0, result.output
     run = load_run(out / "run.json")
     assert run.info.target == url

@@ -202,10 +202,10 @@ def test_cli_compare_exits_non_zero_on_regressions(run: EvalRun, tmp_path: Path)
     worse = run_eval(CASES, [ScriptedConfig("arkiv", {})], ScriptedAssistant(REPLIES))
     a = write_report(run, tmp_path / "a").json
     b = write_report(worse, tmp_path / "b").json
-    result = CliRunner().invoke(main, ["eval", "--compare", str(a), str(b)])
+    result = CliRunner().invoke(main, ["eval", "configs", "--compare", str(a), str(b)])
     assert result.exit_code == 1
     assert "recall@5" in result.output
-    same = CliRunner().invoke(main, ["eval", "--compare", str(a), str(a)])
+    same = CliRunner().invoke(main, ["eval", "configs", "--compare", str(a), str(a)])
     assert same.exit_code == 0, same.output
     assert "Inga försämringar" in same.output
 
@@ -235,7 +235,7 @@ def test_cli_exports_feedback_as_candidate_cases(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("ARKIV_FEEDBACK_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "candidates.json"
-    result = CliRunner().invoke(main, ["eval", "--export-feedback", str(out)])
+    result = CliRunner().invoke(main, ["eval", "configs", "--export-feedback", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["count"] == 1
