@@ -138,6 +138,29 @@ def index(paths: tuple[Path, ...], strict: bool, rebuild: bool) -> None:
         raise click.ClickException("skipped files or pages (--strict)")
 
 
+@main.command()
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, help="An access group the token gives (repeat for several).")
+def token(name: str, groups: tuple[str, ...]) -> None:
+    """Make an API token for a script: prints the token once, and the entry to add to ARKIV_TOKENS_FILE (which
+    stores only its SHA-256).
+
+    Example: arkiv token rapportskript --group hr >> tokens.toml
+    """
+    import hashlib
+    import re
+    import secrets
+
+    bad = [g for g in groups if not re.fullmatch(r"[\w.@/+-]{1,100}", g)]
+    if bad or not re.fullmatch(r"[\w.@ -]{1,100}", name):
+        raise click.ClickException(f"ogiltigt namn eller grupp / invalid name or group: {', '.join(bad) or name}")
+    value = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+    listed = ", ".join(f'"{g}"' for g in groups)
+    click.echo(f"Token (visas bara nu / shown only now): {value}", err=True)
+    click.echo(f'[[token]]\nname = "{name}"\nsha256 = "{digest}"\ngroups = [{listed}]')
+
+
 LOCKED_MESSAGE = (
     "Indexet i {path} används av en annan Arkiv-process, troligen `arkiv serve`, och kan inte uppdateras "
     "samtidigt. Kör `arkiv index --rebuild`: det bygger ett nytt index bredvid och servern byter till det när "

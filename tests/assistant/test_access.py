@@ -83,3 +83,18 @@ def test_slack_public_channels_see_public_only() -> None:
 def test_slack_mapping_reads_json_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARKIV_SLACK_USER_GROUPS", '{"U1": ["hr"]}')
     assert slack_principal("U1", "D1", False, settings()).groups == {"hr"}
+
+
+def test_arkiv_token_prints_the_token_once_and_an_entry_with_its_hash(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+
+    result = CliRunner().invoke(main, ["token", "rapport", "--group", "hr"])
+    assert result.exit_code == 0, result.output
+    token = result.stderr.split(": ")[-1].strip()
+    (tmp_path / "tokens.toml").write_text(result.stdout)
+    assert token not in result.stdout
+    found = TokenBook(tmp_path / "tokens.toml").lookup(token)
+    assert found == Principal("rapport", frozenset({"hr"}), "token")
+    assert CliRunner().invoke(main, ["token", "x", "--group", "a,b"]).exit_code == 1
