@@ -98,3 +98,28 @@ def test_arkiv_token_prints_the_token_once_and_an_entry_with_its_hash(tmp_path: 
     found = TokenBook(tmp_path / "tokens.toml").lookup(token)
     assert found == Principal("rapport", frozenset({"hr"}), "token")
     assert CliRunner().invoke(main, ["token", "x", "--group", "a,b"]).exit_code == 1
+
+
+def test_feedback_and_audit_logs_are_kept_only_for_the_retention(tmp_path: Path) -> None:
+    import time
+
+    from assistant.audit import AuditLog
+    from assistant.feedback import Feedback, FeedbackStore
+
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(Feedback(rating="up", question="gammal?", answer="x", created_at=time.time() - 100 * 86400))
+    store.add(Feedback(rating="up", question="ny?", answer="x"))
+    assert store.prune(90) == 1 and [f.question for f in store.all()] == ["ny?"]
+    store.close()
+
+    folder = tmp_path / "audit"
+    folder.mkdir()
+    (folder / "audit-2000-01-01.jsonl").write_text('{"user": "old"}\n')
+    log = AuditLog(folder, retention_days=90)
+    anna = Principal("anna", frozenset({"hr"}), "proxy")
+    log.record(anna, "ask", documents=["d1", "d1", "d2"], question="Vad tjänar Zebulon?")
+    assert not (folder / "audit-2000-01-01.jsonl").exists()
+    [entry] = log.entries()
+    assert entry["user"] == "anna" and entry["documents"] == ["d1", "d2"] and "question" not in entry
+    AuditLog(folder, log_questions=True).record(anna, "ask", question="Vad tjänar Zebulon?")
+    assert log.entries()[-1]["question"] == "Vad tjänar Zebulon?"
