@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from assistant.access import Principal
     from assistant.service import Assistant
 
 logger = logging.getLogger(__name__)
@@ -535,6 +536,8 @@ class Reply:
     answer: Answer | None
     text: str
     language: Language
+    principal: Principal | None = None
+    """Whom the answer was made for (what they may see)."""
 
 
 def _provider(source: T | Callable[[], T]) -> Callable[[], T]:
@@ -606,7 +609,7 @@ class SlackBot:
         self.ledger = EventLedger(settings.data_dir / EVENTS_DB)
         self.seen = TTLSet()
         self.delivery_delays = DELIVERY_DELAYS
-        self._answers: OrderedDict[str, Answer] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Answer, Principal]] = OrderedDict()
         self._answers_lock = threading.Lock()
         self.cache_size = cache_size
         # Workers of its own: Slack's questions do not queue behind DNS lookups in the default executor.
@@ -649,28 +652,60 @@ class SlackBot:
 
     # -- answers --
 
-    def remember(self, answer: Answer) -> str:
+    def remember(self, answer: Answer, principal: Principal) -> str:
+        """Keep an answer for its buttons, with whom it was made for."""
         key = uuid.uuid4().hex[:16]
         with self._answers_lock:
-            self._answers[key] = answer
+            self._answers[key] = (answer, principal)
             while len(self._answers) > self.cache_size:
                 self._answers.popitem(last=False)
         return key
 
-    def recall(self, key: str) -> Answer | None:
+    def recall(self, key: str) -> tuple[Answer, Principal] | None:
         with self._answers_lock:
             return self._answers.get(key)
 
-    def _ask_blocking(self, question: str, history: Sequence[tuple[str, str]]) -> Answer:
-        return self._assistant().ask(question, history)
+    # -- who an answer is for (assistant/access.py) --
 
-    async def reply(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Reply:
-        """The answer, in a worker thread so that acknowledgements are never held up; errors become a reply."""
+    async def channel_is_public(self, client: AsyncWebClient, channel: str, channel_type: str | None = None) -> bool:
+        """Whether everyone in the workspace can read the channel. Direct messages and private channels are not;
+        a channel Slack will not describe (conversations.info failed) counts as public."""
+        if channel.startswith("D") or channel_type in ("im", "mpim", "group", "private"):
+            return False
+        if channel_type == "channel":
+            return True
+        cached = self._channels.get(channel)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            info = (await client.conversations_info(channel=channel)).get("channel") or {}
+        except Exception as ex:  # noqa: BLE001 - unknown means public: it shows public documents only
+            logger.warning("slack: conversations.info failed (%s); %s counts as a public channel", _why(ex), channel)
+            return True
+        public = not (info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
+        self._channels[channel] = (time.monotonic() + CHANNEL_CACHE_SECONDS, public)
+        return public
+
+    async def principal_for(
+        self, client: AsyncWebClient, user: str | None, channel: str | None, channel_type: str | None = None
+    ) -> Principal:
+        """Who a reply in `channel` is for (None: an ephemeral reply only `user` sees)."""
+        from assistant.access import slack_principal
+
+        public = False if channel is None else await self.channel_is_public(client, channel, channel_type)
+        return slack_principal(user, channel, public, self.settings)
+
+    def _ask_blocking(self, question: str, history: Sequence[tuple[str, str]], principal: Principal) -> Answer:
+        return self._assistant().ask(question, history, principal=principal)
+
+    async def reply(self, question: str, history: Sequence[tuple[str, str]] = (), *, principal: Principal) -> Reply:
+        """The answer from what `principal` may see, in a worker thread so that acknowledgements are never held
+        up; errors become a reply."""
         language = detect_language(question)
         started = time.perf_counter()
         try:
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self._executor, self._ask_blocking, question, history)
+            answer = await loop.run_in_executor(self._executor, self._ask_blocking, question, history, principal)
         except BadRequest as ex:
             return Reply(None, str(ex), language)
         except Exception:
@@ -682,14 +717,14 @@ class SlackBot:
             len(answer.citations),
             (time.perf_counter() - started) * 1000,
         )
-        return Reply(answer, fallback_text(answer), answer.language)
+        return Reply(answer, fallback_text(answer), answer.language, principal)
 
     def message(self, reply: Reply, *, share: bool = False) -> dict[str, Any]:
         """chat.* arguments (text, blocks) for a reply; every text escaped, so nothing in it pings anyone."""
-        if reply.answer is None:
+        if reply.answer is None or reply.principal is None:
             section = {"type": "section", "text": {"type": "mrkdwn", "text": escape(reply.text)}}
             return {"text": escape(reply.text), "blocks": [section]}
-        key = self.remember(reply.answer)
+        key = self.remember(reply.answer, reply.principal)
         blocks = format_blocks(reply.answer, self.settings.public_url, key=key, share=share)
         return {"text": escape(reply.text)[:3000], "blocks": blocks}
 
@@ -739,7 +774,8 @@ class SlackBot:
         history: list[tuple[str, str]] = []
         if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
             history = await self._history(client, channel, event, direct)
-        reply = await self.reply(question, history)
+        principal = await self.principal_for(client, event.get("user"), channel, event.get("channel_type"))
+        reply = await self.reply(question, history, principal=principal)
         return await self.deliver(client, event, placeholder, self.message(reply))
 
     async def _post_placeholder(
@@ -838,9 +874,10 @@ class SlackBot:
     # -- the slash command and buttons --
 
     async def on_command(self, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        """/arkiv <fråga>: the answer as an ephemeral message with a share button."""
+        """/arkiv <fråga>: the answer as an ephemeral message with a share button, from what the asker may see."""
         question = clean_text(command.get("text", ""))
-        reply = await self.reply(question)
+        principal = await self.principal_for(client, command.get("user_id"), None)
+        reply = await self.reply(question, principal=principal)
         message = self.message(reply, share=reply.answer is not None)
         try:
             await client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], **message)
@@ -850,18 +887,25 @@ class SlackBot:
         await _respond(respond, response_type="ephemeral", replace_original=False, **message)
 
     async def on_share(self, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        """The share button: the ephemeral answer, posted to the channel for everyone."""
+        """The share button: the ephemeral answer, posted to the channel for everyone.
+
+        The answer was made from what the asker may see; when the channel may see less (a public channel sees
+        public documents only), the question is answered again from what the channel may see."""
         user = body["user"]["id"]
         channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id"))
         key, question = _parse_value(body)
-        answer = self.recall(key)
-        if answer is None and question:
-            reply = await self.reply(question)
+        audience = await self.principal_for(client, user, channel)
+        kept = self.recall(key)
+        answer: Answer | None = None
+        if kept is not None and kept[1].visible_groups <= audience.visible_groups:
+            answer = kept[0]
+        elif kept is not None or question:
+            reply = await self.reply(kept[0].question if kept else question, principal=audience)
             answer = reply.answer
         if answer is None:
             await _respond(respond, response_type="ephemeral", replace_original=False, text=_t("expired", "sv"))
             return
-        new_key = self.remember(answer)
+        new_key = self.remember(answer, audience)
         text = escape(fallback_text(answer))[:3000]
         blocks = format_blocks(answer, self.settings.public_url, key=new_key, shared_by=user)
         try:
@@ -879,7 +923,8 @@ class SlackBot:
         key, question = _parse_value(body)
         if not self.seen.add(f"feedback:{key}:{user}:{rating}"):
             return
-        answer = self.recall(key)
+        kept = self.recall(key)
+        answer = kept[0] if kept is not None else None
         if answer is not None:
             fb = Feedback(
                 rating=rating,
