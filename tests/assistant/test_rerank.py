@@ -95,3 +95,37 @@ def test_the_shipped_model_loads_and_records_its_data() -> None:
     assert set(model.features) <= set(FEATURES)
     assert len(model.info["data_sha256"]) == 64
     assert model.info["questions_scored"] > 0
+
+
+def test_gold_questions_become_labelled_candidate_rows(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The training rows come from the same search as in service, labelled by the gold evidence."""
+    from assistant.rerank_train import gold_queries
+    from assistant.retrieve import Retriever
+    from evaluation.dataset import EvalCase, Evidence
+    from indexer.sparse import SparseEncoder
+    from tests.assistant.test_retrieve import EMB
+    from tests.assistant.test_retrieve import store as store_fixture
+
+    sparse = SparseEncoder()
+    gen = store_fixture.__wrapped__(tmp_path_factory, sparse)  # type: ignore[attr-defined]
+    store = next(gen)
+    quote = "Beslutet skickas till regionstyrelsen och till Destination Småland för kännedom."
+    case = EvalCase(
+        id="c1",
+        question="Till vilka skickas beslutet för kännedom?",
+        language="sv",
+        category="fact",
+        user_group="public",
+        answerable=True,
+        evidence=(Evidence("protokoll.txt", 1, quote),),
+        must_contain=("regionstyrelsen",),
+        reference_answer="",
+    )
+    test_case = EvalCase(**{**case.__dict__, "id": "c2", "split": "test"})
+    rows = gold_queries(Retriever(store, EMB, sparse, use_model=False), [case, test_case])
+    assert [q.qid for q in rows] == ["c1"], "test-split cases are never used to train"
+    q = rows[0]
+    assert len(q.rows) == len(q.labels) == len(q.facts) and all(len(r) == len(FEATURES) for r in q.rows)
+    assert any(q.labels) and not all(q.labels)
+    assert any(lab and 0 in f for f, lab in zip(q.facts, q.labels, strict=True)), "the evidence chunk states the fact"
+    next(gen, None)
