@@ -27,7 +27,14 @@ from typing import Any
 from indexer.casenumbers import case_number_keys, case_number_spans, display_case_numbers, find_case_numbers, normalise_case_number
 from indexer.schema import Chunk, chunk_to_payload
 from indexer.structure import PAGE_BREAK, find_dates
-from indexer.swedish.casekinds import DECISION_LINE, PROPOSAL_LINE, STEP_HEADER, classify_step, protocol_body
+from indexer.swedish.casekinds import (
+    DECISION_LINE,
+    PROPOSAL_LINE,
+    STEP_HEADER,
+    classify_step,
+    is_reference_series,
+    protocol_body,
+)
 
 __all__ = [
     "CASES_FILE",
@@ -262,7 +269,7 @@ def _chunk_cases(chunk: Chunk) -> list[str]:
     for c in find_case_numbers(chunk.text):
         if c not in found and not any(f.endswith(" " + c) for f in found):
             found.append(c)
-    return found
+    return [c for c in found if not is_reference_series(c)]
 
 
 def _top(section: str | None) -> str:
@@ -304,7 +311,11 @@ _HEADING_LINE = re.compile(
 def _clean(text: str, limit: int = 1200) -> str | None:
     """Text without page marks, heading lines and extra blank lines; None when nothing is left."""
     lines = [ln.rstrip() for ln in text.replace(PAGE_BREAK, "\n").splitlines()]
-    kept = [ln for ln in lines if ln.strip() and not _HEADING_LINE.fullmatch(ln)]
+    kept = [
+        ln
+        for ln in lines
+        if ln.strip() and not _HEADING_LINE.fullmatch(ln) and not DECISION_LINE.fullmatch(ln) and not PROPOSAL_LINE.fullmatch(ln)
+    ]
     out = "\n".join(kept).strip()
     if len(out) > limit:
         out = out[:limit].rsplit(" ", 1)[0] + " …"
@@ -464,6 +475,9 @@ def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:
         decision = _part_text(chunks, {"Beslut"}) if in_paragraph else None
         proposal = _part_text(chunks, {"Förslag till beslut", "Förslag"})
         joined = _join([c.text for c in chunks])
+        if body is None and in_paragraph:
+            speaker = DECISION_LINE.search(joined)
+            body = speaker.group("who").strip() if speaker else None
         focus = joined if in_paragraph else (_row_of(first, case) or "") + "\n" + joined
         kind = classify_step(
             decision=decision,

@@ -23,6 +23,7 @@ __all__ = [
     "classify_step",
     "is_case_course_question",
     "is_precedent_question",
+    "is_reference_series",
     "precedent_terms",
     "protocol_body",
 ]
@@ -240,3 +241,14 @@ def precedent_terms(question: str, stop_words: frozenset[str] = frozenset()) -> 
     words = [w.lower() for w in re.findall(r"[\wåäöÅÄÖ]+", question)]
     topic = tuple(w for w in words if len(w) > 2 and w not in _PRECEDENT_FILLER and w not in stop_words)
     return verb, topic
+
+
+# Series that number statutes, regulations and government reports, not cases: "MSBFS 2015:5", "SOU 2021:25",
+# "Prop. 2019/20:1", "SKVFS 2020:1", "HSLF-FS 2021:1".
+_REFERENCE_SERIES = re.compile(r"^(?:[A-ZÅÄÖ\-]*FS|SOU|DS|PROP|BET|SKR|RIR|KOM)$")
+
+
+def is_reference_series(case_number: str) -> bool:
+    """Whether a "case number" is a reference to a statute or report series (MSBFS 2015/5, SOU 2021/25)."""
+    prefix = case_number.split(" ", 1)[0] if " " in case_number else ""
+    return bool(prefix) and _REFERENCE_SERIES.match(prefix.upper()) is not None

@@ -199,3 +199,10 @@ def test_questions_about_a_case_course_are_recognised() -> None:
     assert not is_case_course_question("Hur mycket beviljades Smålands Turism?")
     assert is_precedent_question("Har vi beviljat liknande stöd förut?")
     assert not is_precedent_question("Vad beslutade presidiet om RJL 2022/258?")
+
+
+def test_statute_and_report_series_are_not_cases() -> None:
+    from indexer.swedish.casekinds import is_reference_series
+
+    assert is_reference_series("MSBFS 2015/5") and is_reference_series("SOU 2021/25")
+    assert not is_reference_series("RJL 2022/258") and not is_reference_series("2022/258")
