@@ -630,7 +630,7 @@ class SlackBot:
         if self._identity is not None:
             return self._identity
         if self._identity_task is None or self._identity_task.done():
-            self._identity_task = asyncio.get_running_loop().create_task(self._auth_test())
+            self._identity_task = self.spawn(self._auth_test())
         return {}
 
     async def identity(self, wait: float = IDENTITY_WAIT) -> dict[str, Any]:
