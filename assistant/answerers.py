@@ -8,7 +8,7 @@ answerer wrote it, and renumbers the citations that survive.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.types import Hit, Language
 
@@ -16,10 +16,12 @@ from assistant.types import Hit, Language
 class Answerer(Protocol):
     name: str
 
-    def answer(self, question: str, hits: Sequence[Hit], language: Language) -> str:
-        """The whole answer text with [n] markers; an empty string when the passages do not answer it."""
+    def answer(self, question: str, hits: Sequence[Hit], language: Language, units: Any = None) -> str:
+        """The whole answer text with [n] markers; an empty string when the passages do not answer it.
+
+        `units`: the selector's chosen units per hit index (assistant/compose.py), for an answerer that reads them."""
         ...
 
-    def stream(self, question: str, hits: Sequence[Hit], language: Language) -> Iterator[str]:
+    def stream(self, question: str, hits: Sequence[Hit], language: Language, units: Any = None) -> Iterator[str]:
         """The same answer in pieces, as they are produced."""
         ...

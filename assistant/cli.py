@@ -102,9 +102,15 @@ def train() -> None:
     help="Embed SweQUAD-MC units for the dense model (cached under ARKIV_DATA_DIR/cache/selector; minutes the first time).",
 )
 @click.option(
+    "--archive/--no-archive",
+    default=True,
+    show_default=True,
+    help="Add the gold set's training split and SweFAQ negatives over ARKIV_CORPUS_DIR's chunks.",
+)
+@click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Where to write the model (default: the package's)."
 )
-def train_selector(seed: int, dense: bool, out: str | None) -> None:
+def train_selector(seed: int, dense: bool, archive: bool, out: str | None) -> None:
     """Train the answer selector and its not-found calibration from SweQUAD-MC and the gold set's training split.
 
     Example: arkiv train selector --seed 13
@@ -122,7 +128,13 @@ def train_selector(seed: int, dense: bool, out: str | None) -> None:
     if dense:
         embedder = make_embedder(settings)
         cache = EmbeddingCache(settings.cache_dir / "selector" / "units.npz", embedder.model_id)
-    selector, report = train_model(cache, seed=seed, embed=embedder)
+    examples: list[object] = []
+    if archive and settings.corpus_dir.exists():
+        from assistant.selector_data import load_archive_examples
+
+        counter = embedder or make_embedder(settings)
+        examples = list(load_archive_examples(settings.corpus_dir, counter.count_tokens, "train"))
+    selector, report = train_model(cache, seed=seed, embed=embedder, archive=examples)
     path = Path(out) if out else model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(selector.to_json(), encoding="utf-8")

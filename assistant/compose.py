@@ -48,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 MAX_LIST_ITEMS = 10
 """Items shown for a list question (the issue's limit); the rest are counted ("och 4 till")."""
+LLM_UNITS = 12
+"""Units an LLM answerer reads: the selector's best, several times what an offline answer quotes."""
+MAX_DECISION_ITEMS = 4
+"""Items of one decision quoted ("1. Bevilja … 2. Finansiering sker …"); a decision rarely has more that matter."""
+"""Items shown for a list question (the issue's limit); the rest are counted ("och 4 till")."""
 UNIT_MAX_CHARS = 400
 """A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
 
@@ -70,6 +75,15 @@ class Composition:
     chosen: tuple[Scored, ...]
     answers: bool = False
     """Whether the probability clears the selector's learned threshold (else: not found)."""
+    ranked: tuple[Scored, ...] = ()
+    """The best-scored units (at most `LLM_UNITS`), what an LLM answerer is given to read."""
+
+    def units_by_hit(self) -> dict[int, list[str]]:
+        """The ranked units' texts per hit index, in reading order."""
+        out: dict[int, list[str]] = {}
+        for s in in_reading_order(list(self.ranked)):
+            out.setdefault(s.candidate.hit_index, []).append(s.candidate.text)
+        return out
 
 
 def _clean(text: str) -> str:
@@ -86,21 +100,40 @@ def compose_units(scored: Sequence[Scored], delta: float, max_chars: float, limi
     best = scored[0]
     chosen = [best]
     length = len(best.candidate.text)
-    seen = {_norm(best.candidate.text)}
     for s in scored[1:]:
         if len(chosen) >= limit or s.score < best.score - delta:
             break
-        key = _norm(s.candidate.text)
-        if key in seen or length + len(s.candidate.text) > max_chars:
+        if _duplicate(s.candidate.text, chosen) or length + len(s.candidate.text) > max_chars:
             continue
-        seen.add(key)
         chosen.append(s)
         length += len(s.candidate.text)
     return chosen
 
 
+def _ended(text: str) -> str:
+    """A unit as a sentence of the answer: a heading or a table row gets a full stop, so that the checker
+    (assistant/verify.py) reads each unit, with its marker, as one sentence."""
+    text = text.rstrip()
+    return text if re.search(r"[.!?:;…]$", text) else text + "."
+
+
 def _norm(text: str) -> str:
     return _WS.sub(" ", text.lower()).strip(" .")
+
+
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _duplicate(text: str, chosen: Sequence[Scored]) -> bool:
+    """Whether a unit says nothing a chosen one does not: its words (nearly) all in one of them."""
+    words = set(_LETTER_WORD.findall(text.lower())) | set(re.findall(r"\d+", text))
+    if not words:
+        return True
+    for s in chosen:
+        other = set(_LETTER_WORD.findall(s.candidate.text.lower())) | set(re.findall(r"\d+", s.candidate.text))
+        if len(words & other) >= 0.8 * len(words):
+            return True
+    return False
 
 
 def in_reading_order(chosen: Sequence[Scored]) -> list[Scored]:
@@ -149,10 +182,10 @@ class Composer:
 
     # -- the Answerer protocol (assistant/answerers.py) --
 
-    def answer(self, question: str, hits: Sequence[Hit], language: Language) -> str:
+    def answer(self, question: str, hits: Sequence[Hit], language: Language, units: object = None) -> str:
         return self.compose(question, hits, language).text
 
-    def stream(self, question: str, hits: Sequence[Hit], language: Language) -> Iterator[str]:
+    def stream(self, question: str, hits: Sequence[Hit], language: Language, units: object = None) -> Iterator[str]:
         yield self.answer(question, hits, language)
 
     # -- composing --
@@ -180,16 +213,20 @@ class Composer:
         if not scored:
             return Composition("", 0.0, ())
         probability, answers = ranking.probability, ranking.answers
+        ranked = tuple(scored[:LLM_UNITS])
         qtype = question_type(question)
         if qtype is QuestionType.LIST or (_LIST_CUE.search(question) and qtype is not QuestionType.WHO):
-            text, chosen = self._list(scored, hits, language)
+            text, chosen = self._list(ranking, hits, language)
             if text:
-                return Composition(text, probability, tuple(chosen), answers)
+                return Composition(text, probability, tuple(chosen), answers, ranked)
+        if qtype is QuestionType.DECISION:
+            text, chosen = self._decision(ranking, hits)
+            if text:
+                return Composition(text, probability, tuple(chosen), answers, ranked)
         params = self.selector.compose
         chosen = in_reading_order(compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0)))
         lines = []
-        lead = _decision_lead(chosen[0], hits, language) if qtype is QuestionType.DECISION else ""
-        for i, s in enumerate(chosen):
+        for s in chosen:
             c = s.candidate
             hit = hits[c.hit_index]
             text = _clean(c.text)
@@ -197,24 +234,51 @@ class Composer:
                 header = _table_header(hit, c)
                 if header:
                     text = f"{header}: {text}"
-            if i == 0 and lead:
-                text = f"{lead}: {text}"
-            lines.append(f"{text.rstrip()} [{c.hit_index + 1}]")
-        return Composition(" ".join(lines), probability, tuple(chosen), answers)
+            lines.append(f"{_ended(text)} [{c.hit_index + 1}]")
+        return Composition(" ".join(lines), probability, tuple(chosen), answers, ranked)
 
-    def _list(self, scored: Sequence[Scored], hits: Sequence[Hit], language: Language) -> tuple[str, list[Scored]]:
-        """One line per item that scores within the list margin of the best, across all the passages."""
-        delta = self.selector.compose.get("list_delta", self.selector.compose.get("delta", 0.0) + 1.0)
-        best = scored[0].score
+    def _decision(self, ranking: Ranking, hits: Sequence[Hit]) -> tuple[str, list[Scored]]:
+        """The best-scored decision and its items, led by body, date, § and case number; the decision verbs are
+        the passage's own ("beviljar", "avslår"), so polarity is never taken from the question."""
+        top = ranking.scored[:5]
+        best = next((s for s in top if _is_decision(s.candidate, hits)), None)
+        if best is None:
+            return "", []
+        hit_index = best.candidate.hit_index
+        same = sorted(
+            (s for s in ranking.scored if s.candidate.hit_index == hit_index), key=lambda s: s.candidate.ordinal
+        )
+        after = best.candidate.ordinal if best.candidate.kind != "decision_item" else -1
+        items = [s for s in same if s.candidate.kind == "decision_item" and s.candidate.ordinal > after]
+        items = items[:MAX_DECISION_ITEMS] or [best]
+        lead_in = next(
+            (
+                s for s in reversed(same)
+                if s.candidate.ordinal < items[0].candidate.ordinal and _DECISION_VERB.search(s.candidate.text)
+                and s.candidate.kind != "decision_item"
+            ),
+            None,
+        )
+        chosen = ([lead_in] if lead_in else []) + items
+        head = _decision_lead(items[0], hits)
+        lines = []
+        for i, s in enumerate(chosen):
+            text = _clean(s.candidate.text)
+            if i == 0 and head:
+                text = f"{head}: {text}"
+            lines.append(f"{_ended(text)} [{hit_index + 1}]")
+        return "\n".join(lines), chosen
+
+    def _list(
+        self, ranking: Ranking, hits: Sequence[Hit], language: Language
+    ) -> tuple[str, list[Scored]]:
+        """One line per item that itself clears the learned threshold, across all the passages retrieval gathered."""
         items: list[Scored] = []
-        seen: set[str] = set()
-        for s in scored:
-            if s.score < best - delta:
+        for s in ranking.scored:
+            if ranking.model.probability(s.score) < ranking.model.threshold:
                 break
-            key = _norm(s.candidate.text)
-            if key in seen or len(key) < 3:
+            if len(_LETTER_WORD.findall(s.candidate.text)) < 3 or _duplicate(s.candidate.text, items):
                 continue
-            seen.add(key)
             items.append(s)
         if len(items) < 2:
             return "", []
@@ -240,13 +304,15 @@ def _table_header(hit: Hit, cand: Candidate) -> str:
     return _clean(first)
 
 
-def _decision_lead(best: Scored, hits: Sequence[Hit], language: Language) -> str:
-    """Who decided, when, § and case number ("Direktionen, 2022-02-10, § 29, RJL 2022/258"), for a unit that
-    states a decision in its own words ("beviljar", "avslår"); "" otherwise."""
-    hit = hits[best.candidate.hit_index]
-    c = hit.chunk
-    if _DECISION_VERB.search(best.candidate.text) is None:
-        return ""
+def _is_decision(cand: Candidate, hits: Sequence[Hit]) -> bool:
+    part = (hits[cand.hit_index].chunk.part or "").lower()
+    return cand.kind == "decision_item" or (part.startswith(("beslut", "förslag")) and bool(_DECISION_VERB.search(cand.text)))
+
+
+def _decision_lead(best: Scored, hits: Sequence[Hit], language: Language = "sv") -> str:
+    """Who decided, when, § and case number ("Direktionen, 2022-02-10, § 29, RJL 2022/258"), from the passage's
+    metadata; what the unit itself states is not repeated."""
+    c = hits[best.candidate.hit_index].chunk
     bits = [c.meta.body or "", c.date or c.meta.date or ""]
     if c.paragraph and f"§ {c.paragraph}" not in best.candidate.text:
         bits.append(f"§ {c.paragraph}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from llama_index.llms.openai_like import OpenAILike
 
 from assistant.errors import LLMUnavailable, PromptError
-from assistant.prompts import PromptTemplate, format_passages, load_prompt
+from assistant.prompts import PromptTemplate, format_passages, format_units, load_prompt
 from assistant.settings import AssistantSettings
 from assistant.types import Hit, Language
 from indexer.errors import ConfigurationError
@@ -98,12 +98,16 @@ class LLMAnswerer:
             for lang in LANGUAGES
         }
 
-    def answer(self, question: str, hits: Sequence[Hit], language: Language) -> str:
-        """The whole answer with [n] markers; "" when the model says the passages do not hold it."""
+    def answer(
+        self, question: str, hits: Sequence[Hit], language: Language, units: Mapping[int, Sequence[str]] | None = None
+    ) -> str:
+        """The whole answer with [n] markers; "" when the model says the passages do not hold it.
+
+        `units`: the selector's chosen units per hit index; the model then reads those instead of whole passages."""
         if not hits:
             return ""
         started = time.perf_counter()
-        raw = _chat(self.llm, self._messages(question, hits, language), "answer", self.max_tokens)
+        raw = _chat(self.llm, self._messages(question, hits, language, units), "answer", self.max_tokens)
         answer_filter = _AnswerFilter()
         text = (answer_filter.feed(raw) + answer_filter.finish()).strip()
         if not text and not answer_filter.saw_marker:
@@ -117,11 +121,13 @@ class LLMAnswerer:
         )
         return text
 
-    def stream(self, question: str, hits: Sequence[Hit], language: Language) -> Iterator[str]:
+    def stream(
+        self, question: str, hits: Sequence[Hit], language: Language, units: Mapping[int, Sequence[str]] | None = None
+    ) -> Iterator[str]:
         """The answer in pieces as the model writes them; see the module docstring for failures."""
         if not hits:
             return
-        messages = self._messages(question, hits, language)
+        messages = self._messages(question, hits, language, units)
         answer_filter = _AnswerFilter()
         received = yielded = 0
         started = time.perf_counter()
@@ -163,9 +169,12 @@ class LLMAnswerer:
             (time.perf_counter() - started) * 1000,
         )
 
-    def _messages(self, question: str, hits: Sequence[Hit], language: Language) -> list[ChatMessage]:
+    def _messages(
+        self, question: str, hits: Sequence[Hit], language: Language, units: Mapping[int, Sequence[str]] | None = None
+    ) -> list[ChatMessage]:
+        passages = format_units(hits, units) if units else format_passages(hits)
         system, user = _prompt(self._prompts, language).render(
-            question=question.strip(), passages=format_passages(hits), no_answer=NO_ANSWER_MARKER
+            question=question.strip(), passages=passages, no_answer=NO_ANSWER_MARKER
         )
         return _chat_messages(system, user)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 
@@ -98,7 +98,21 @@ def format_passages(hits: Sequence[Hit]) -> str:
     return "\n\n".join(_passage(n, hit) for n, hit in enumerate(hits, start=1))
 
 
+def format_units(hits: Sequence[Hit], units: Mapping[int, Sequence[str]]) -> str:
+    """The answer units the selector chose, under their passage's numbered header ([n] is hits[n-1], as in
+    `format_passages`); passages without a chosen unit are left out, so the model reads what answers."""
+    return "\n\n".join(
+        _header(i + 1, hits[i]) + "\n" + "\n".join(" ".join(t.split()) for t in texts)
+        for i, texts in sorted(units.items())
+        if 0 <= i < len(hits) and texts
+    )
+
+
 def _passage(n: int, hit: Hit) -> str:
+    return f"{_header(n, hit)}\n{hit.chunk.text.strip()}"
+
+
+def _header(n: int, hit: Hit) -> str:
     chunk = hit.chunk
     title = chunk.meta.title
     if chunk.section and chunk.section != title:
@@ -114,7 +128,7 @@ def _passage(n: int, hit: Hit) -> str:
     date = chunk.date or chunk.meta.date
     if date:
         parts.append(date)
-    return f"[{n}] {', '.join(parts)}\n{chunk.text.strip()}"
+    return f"[{n}] {', '.join(parts)}"
 
 
 def _names(names: frozenset[str] | set[str] | Sequence[str]) -> str:

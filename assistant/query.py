@@ -25,6 +25,8 @@ _FOLLOW_UP_START = re.compile(
     r"how much|how many|when|who|which|why)\b",
     re.I,
 )
+_CONTINUATION = re.compile(r"^(och|men|samt|också|även|and|but|also|what about)\b", re.I)
+"""A question that opens with "och" / "and" continues the conversation, however long it is."""
 _ANAPHORA = re.compile(
     r"\b(det|den|dessa|denna|detta|de|dem|deras|dess|där|samma|han|hon|it|its|they|them|their|that|those|this|there)\b",
     re.I,
@@ -94,30 +96,103 @@ def content_words(text: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Whether a question leans on what came before ("Och hur mycket fick de?")."""
+    """Whether a question leans on what came before ("Och hur mycket fick de?", "And who pays for it?")."""
     words = content_words(question)
+    if _CONTINUATION.search(question.strip()):
+        return True
     if _FOLLOW_UP_START.search(question.strip()) and len(words) <= 3:
         return True
     return bool(_ANAPHORA.search(question)) and len(words) <= 4
 
 
-def rewrite_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """A standalone query for a follow-up, by rule: the previous question's topic plus this question.
+_QUESTION_VERBS = {
+    "föreslog", "föreslår", "föreslogs", "beslutade", "beslutades", "beslöt", "redovisade", "redovisas", "hanterade",
+    "genomförde", "gjorde", "gäller", "gällde", "står", "stod", "ingår", "ingick", "enligt", "samma", "finansieras",
+    "kontrollerar", "sammanträder", "skriver", "under", "inför", "hade", "ofta", "stor", "stort", "propose", "proposed", "decided", "did", "does", "according",
+}
+_NEXT_YEAR = re.compile(r"\b(?:året efter|året därpå|påföljande år|the following year|the year after)\b", re.I)
+_PREVIOUS_YEAR = re.compile(r"\b(?:året (?:innan|före)|föregående år|förra året|the previous year|the year before)\b", re.I)
+MAX_CARRIED_WORDS = 6
+"""Subject words a follow-up takes from the conversation at most: enough to name the subject, never a whole question."""
 
-    Only user turns are used: the assistant's own words would pull the search towards its last answer.
+
+def _standalone_turns(history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each user turn as the standalone query it stood for, with the assistant's reply to it ("" if none)."""
+    turns: list[tuple[str, str]] = []
+    earlier: list[tuple[str, str]] = []
+    for i, (role, content) in enumerate(history):
+        if role != "user" or not content.strip():
+            continue
+        reply = next((c for r, c in history[i + 1 :] if r == "assistant"), "")
+        if turns and is_follow_up(content):
+            standalone = _complete(content, turns[-1][0], turns[-1][1])
+        else:
+            standalone = content.strip()
+        turns.append((standalone, reply))
+        earlier.append((role, content))
+    return turns
+
+
+def _subject_words(text: str, exclude: set[str]) -> list[str]:
+    out: list[str] = []
+    for w in content_words(text):
+        low = w.lower()
+        if len(w) < 5 and not w[:1].isupper():
+            continue
+        if low in _QUESTION_VERBS or low in exclude or any(low[:5] == e[:5] for e in exclude if len(e) >= 5):
+            continue
+        if low not in {o.lower() for o in out}:
+            out.append(w)
+    return out[:MAX_CARRIED_WORDS]
+
+
+def _complete(question: str, previous: str, reply: str) -> str:
+    """The follow-up with what it lacks from the previous query and reply: subject, case number, §, body, year."""
+    q = question.strip()
+    own = parse_question(q)
+    prev = parse_question(previous)
+    extra: list[str] = []
+    exclude = {w.lower() for w in content_words(q)}
+    extra.extend(_subject_words(_YEAR.sub(" ", _strip_cases(previous)), exclude))
+    cases = prev.case_numbers or find_case_numbers(reply)[:1]
+    if not own.case_numbers and cases:
+        extra.append(cases[0])
+    if not own.paragraphs and prev.paragraphs:
+        extra.append(f"§ {prev.paragraphs[0]}")
+    years = prev.years or tuple(int(y) for y in _YEAR.findall(_strip_cases(reply))[:1])
+    if not own.years and years:
+        year = years[-1]
+        if _NEXT_YEAR.search(q):
+            year += 1
+        elif _PREVIOUS_YEAR.search(q):
+            year -= 1
+        extra.append(str(year))
+    return f"{q} {' '.join(extra)}".strip() if extra else q
+
+
+def _strip_cases(text: str) -> str:
+    return re.sub(r"\b[A-ZÅÄÖ]{0,6}\s?\d{4}\s*[/:]\s*\d+\b", " ", text)
+
+
+def rewrite_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """A standalone query for a follow-up, by rule: the follow-up plus only what it lacks.
+
+    From the conversation (the previous turn, itself made standalone, and the reply to it) a follow-up takes
+    the subject words it does not name, and a case number, §, or year it does not give; "året efter" / "the
+    following year" moves the year on. Whole earlier questions are never pasted in, and what the follow-up
+    names itself (another year, another case) wins.
     """
-    previous = [content for role, content in history if role == "user" and content.strip()]
-    if not previous or not is_follow_up(question):
+    turns = _standalone_turns(history)
+    if not turns or not is_follow_up(question):
         return question
-    topic = previous[-1]
-    return f"{topic.strip().rstrip('?')} – {question.strip()}"
+    previous, reply = turns[-1]
+    return _complete(question, previous, reply)
 
 
 def carried_filters(history: Sequence[tuple[str, str]], known_bodies: Iterable[str] = ()) -> Filters:
-    """Filters named in earlier user turns, later turns winning: they carry over to a follow-up."""
-    carried = Filters()
-    bodies = list(known_bodies)
-    for role, content in history:
-        if role == "user":
-            carried = carried.merged(parse_question(content, bodies).filters)
-    return carried
+    """Filters of the previous turn (made standalone) that carry over to a follow-up; the follow-up's own
+    filters, parsed from its standalone query, replace them where it names another value."""
+    turns = _standalone_turns(history)
+    if not turns:
+        return Filters()
+    return parse_question(turns[-1][0], list(known_bodies)).filters

@@ -2,7 +2,7 @@
 
 Candidates are the answer units (sentences, list items, table rows, decision items) of the reranked
 passages. Each gets a feature vector (`FEATURES`: lemma overlap with the question, question–unit dense
-similarity from the stored unit vectors, answer-type fit, shared numbers, position, the passage's score
+similarity from the stored unit vectors, answer-type fit, shared numbers, the passage's score
 and rank, § decision section...) and a learned model scores it for "answers this question". The model is
 a standardised logistic regression kept as plain numbers in `assistant/models/selector.json` (rebuilt by
 `arkiv train selector`, see assistant/train.py); `Selector.calibrated` turns the best unit's score into a
@@ -27,6 +27,7 @@ import numpy as np
 from assistant.qtype import QuestionType, question_type, swedish_equivalents
 from assistant.types import Hit
 from indexer.swedish.lemmas import lemmatize
+from indexer.units import split_units
 
 __all__ = [
     "DENSE_FEATURES",
@@ -62,8 +63,6 @@ FEATURES: tuple[str, ...] = (
     "fit_case",
     "shared_numbers",
     "missing_numbers",
-    "position",
-    "is_first",
     "log_length",
     "is_heading",
     "passage_score",
@@ -213,6 +212,7 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
     out[:, col["lemma_rank"]] = _recip_rank(lw)
     by_pos = {(c.hit_index, c.ordinal): i for i, c in enumerate(cands)}
     passage_sets: dict[int, set[str]] = {}
+    passage_numbers: dict[int, set[str]] = {}
     for i, c in enumerate(cands):
         text = c.text
         lower = text.lower()
@@ -247,9 +247,9 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         out[i, col["fit_case"]] = float(question.asks_case and bool(_CASE.search(text)))
         shared = question.numbers & unit_numbers
         out[i, col["shared_numbers"]] = float(bool(shared))
-        out[i, col["missing_numbers"]] = float(bool(question.numbers) and not shared)
-        out[i, col["position"]] = c.ordinal / max(1, c.n_units - 1)
-        out[i, col["is_first"]] = float(c.ordinal == 0)
+        # a number the passage's title, date or § states (a year filter) is not missing from the unit
+        around = passage_numbers.setdefault(c.hit_index, numbers(passages[c.hit_index]) if c.hit_index < len(passages) else set())
+        out[i, col["missing_numbers"]] = float(bool(question.numbers - around) and not shared)
         out[i, col["log_length"]] = math.log1p(len(text))
         out[i, col["is_heading"]] = float(len(text) < 70 and not re.search(r"[.!?:;]\s*$", text))
         out[i, col["passage_score"]] = c.passage_score
@@ -315,29 +315,21 @@ def candidates_from_hits(hits: Sequence[Hit]) -> list[Candidate]:
 
 def hit_units(hit: Hit) -> list[tuple[tuple[str, int, int, int, int, str], float | None]]:
     """(text, start, end, ordinal, count, kind) of each unit of a hit's passage, with its stored dense score."""
-    stored = getattr(hit, "units", ())
-    if stored:
-        n = len(stored)
-        return [((u.unit.text, u.unit.start, u.unit.end, i, n, u.unit.kind), float(u.dense)) for i, u in enumerate(stored)]
-    try:
-        from indexer.units import split_units  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        split_units = None
-    if split_units is not None:
-        units = split_units(hit.chunk)
-        n = len(units)
-        return [((u.text, u.start, u.end, i, n, u.kind), None) for i, u in enumerate(units)]
-    from indexer.sentences import sentence_spans
-
-    spans = sentence_spans(hit.chunk.text)
-    kind = "table_row" if hit.chunk.kind == "table_row" else "sentence"
-    return [((hit.chunk.text[s:e], s, e, i, len(spans), kind), None) for i, (s, e) in enumerate(spans)]
+    if hit.units:
+        stored = sorted(hit.units, key=lambda u: u.unit.ordinal)
+        n = stored[-1].unit.ordinal + 1
+        return [((u.unit.text, u.unit.start, u.unit.end, u.unit.ordinal, n, u.unit.kind), float(u.dense)) for u in stored]
+    units = split_units(hit.chunk)
+    n = len(units)
+    return [((u.text, u.start, u.end, u.ordinal, n, u.kind), None) for u in units]
 
 
 def passage_context(hit: Hit) -> str:
-    """The words around a hit's units that say what it is about: title, § and section."""
+    """The words around a hit's units that say what it is about: title, section, § and dates, and the passage."""
     c = hit.chunk
-    return " ".join(x for x in (c.meta.title, c.section or "", c.text) if x)
+    paragraph = f"§ {c.paragraph}" if c.paragraph else ""
+    year = str(c.meta.year) if c.meta.year else ""
+    return " ".join(x for x in (c.meta.title, c.section or "", paragraph, c.date or "", c.meta.date or "", year, c.text) if x)
 
 
 # -- the model ------------------------------------------------------------------------------------------------

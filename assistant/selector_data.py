@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.sentences import sentence_spans
+from assistant.types import Hit
+from indexer.schema import Chunk, DocumentMeta
+from indexer.units import split_units
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +55,9 @@ class Example:
 
 
 def text_units(text: str) -> list[SpanUnit]:
-    """The units of a plain text (the Swedish sentence splitter's spans)."""
-    return [SpanUnit(text[s:e], s, e, i) for i, (s, e) in enumerate(sentence_spans(text))]
+    """The answer units of a plain text, as the index makes them (indexer/units.py)."""
+    chunk = Chunk(doc_id="text", ordinal=0, text=text, page_start=1, page_end=1, meta=DocumentMeta(title=""), source="")
+    return [SpanUnit(u.text, u.start, u.end, u.ordinal) for u in split_units(chunk)]
 
 
 def _overlaps(unit: SpanUnit, start: int, end: int) -> bool:
@@ -118,3 +121,112 @@ class EmbeddingCache:
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(tmp, model=np.array(self.model_id), keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
         tmp.replace(self.path)
+
+
+# -- the archive: gold training cases and negatives, over the corpus's own chunks ----------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+GOLD_FILE = REPO / "evaluation" / "gold" / "gold.yaml"
+NEGATIVES_FILE = REPO / "evaluation" / "gold" / "swefaq_negatives.yaml"
+BENCHMARKS = REPO / "evaluation" / "benchmarks"
+ARCHIVE_HITS = 6
+"""Passages per question, as the assistant's top_k."""
+
+
+@dataclass
+class ArchiveExample:
+    """A question over passages of the archive: the hits a lexical search returns, ranked."""
+
+    qid: str
+    group: str
+    question: str
+    hits: list[Hit]
+    quotes: list[str]
+    answerable: bool
+
+
+def corpus_chunks(corpus_dir: Path, count_tokens: Callable[[str], int]) -> list[Chunk]:
+    """The chunks the indexer makes of a folder's documents (loading, structure, tables), without embedding."""
+    from indexer.chunk import chunk_blocks
+    from indexer.pipeline import IndexOptions, Indexer, iter_files
+    from indexer.structure import segment
+    from indexer.tables import FlatTableReport, flat_table_blocks
+
+    loader = Indexer(store=None, embedder=None, sparse=None, catalog=None, ocr=None, options=IndexOptions())  # type: ignore[arg-type]
+    out: list[Chunk] = []
+    for path in iter_files(corpus_dir):
+        try:
+            doc = loader.load(path, corpus_dir)
+        except Exception as ex:  # noqa: BLE001 - a file the indexer would skip is skipped here too (logged)
+            logger.warning("skipped %s: %s", path, ex)
+            continue
+        blocks = [*segment(doc.pages, doc.meta.doc_type), *flat_table_blocks(doc.pages, FlatTableReport())]
+        out.extend(chunk_blocks(doc, blocks, count_tokens))
+    return out
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def quote_overlaps(unit: str, quote: str) -> bool:
+    """Whether a unit holds (part of) an evidence quote: one inside the other, or half the quote's words."""
+    u, q = _squash(unit), _squash(quote)
+    if not u or not q:
+        return False
+    if q in u or (len(u) >= 20 and u in q):
+        return True
+    qw, uw = set(q.split()), set(u.split())
+    return len(qw & uw) >= 0.6 * len(qw)
+
+
+def lexical_hits(question: str, chunks: Sequence[Chunk], lemma_sets: Sequence[set[str]], k: int = ARCHIVE_HITS) -> list[Hit]:
+    """The k chunks sharing the most (rarity-weighted) question lemmas, as hits scored 1/rank."""
+    import math
+
+    from assistant.select import content_lemmas
+
+    q = content_lemmas(question, english=True)
+    n = len(chunks)
+    idf = {w: math.log(1 + n / (1 + sum(1 for s in lemma_sets if w in s))) for w in q}
+    scores = [sum(idf[w] for w in q if w in s) for s in lemma_sets]
+    order = sorted(range(n), key=lambda i: (-scores[i], i))[:k]
+    return [Hit(chunks[i], 1.0 / (r + 1), r + 1) for r, i in enumerate(order) if scores[i] > 0]
+
+
+def load_archive_examples(corpus_dir: Path, count_tokens: Callable[[str], int], split: str = "train") -> list[ArchiveExample]:
+    """The gold set's `split` cases over corpus/ (evidence quotes mark the answering units; unanswerable cases
+    and SweFAQ questions the archive does not answer are negatives), each over its lexical top hits."""
+    import yaml
+
+    from assistant.select import _unit_lemmas
+
+    chunks = corpus_chunks(corpus_dir, count_tokens)
+    lemma_sets = [_unit_lemmas(c.embed_text) for c in chunks]
+    out: list[ArchiveExample] = []
+    cases = yaml.safe_load(GOLD_FILE.read_text(encoding="utf-8"))["cases"]
+    by_id = {c["id"]: c for c in cases}
+    for case in cases:
+        if case.get("split") != split or case.get("follow_up_of"):
+            continue
+        quotes = [str(e["quote"]) for e in case.get("evidence") or []]
+        hits = lexical_hits(str(case["question"]), chunks, lemma_sets)
+        group = str(case.get("group") or (case.get("evidence") or [{}])[0].get("document") or case["id"])
+        out.append(ArchiveExample(str(case["id"]), "gold:" + group, str(case["question"]), hits, quotes, bool(case.get("answerable", True))))
+    del by_id
+    if NEGATIVES_FILE.exists():
+        spec = yaml.safe_load(NEGATIVES_FILE.read_text(encoding="utf-8"))
+        for entry in spec.get("negatives", []):
+            if entry.get("split") != split:
+                continue
+            dropped = {d["id"] for d in entry.get("dropped") or []}
+            path = BENCHMARKS / entry["benchmark"] / "queries.jsonl"
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if str(row["_id"]) in dropped:
+                    continue
+                hits = lexical_hits(str(row["text"]), chunks, lemma_sets)
+                out.append(ArchiveExample(f"swefaq:{row['_id']}", f"swefaq:{row['_id']}", str(row["text"]), hits, [], False))
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 from assistant.access import ANONYMOUS, Principal
 from assistant.answerers import Answerer
 from assistant.errors import BadRequest, LLMUnavailable
-from assistant.extractive import ExtractiveAnswerer
+from assistant.compose import Composer, Composition
 from assistant.qtype import detect_language, question_type
 from assistant.query import ParsedQuestion, carried_filters, is_follow_up, parse_question, rewrite_follow_up
 from assistant.retrieve import Reranker, Retriever
@@ -68,7 +68,7 @@ class Assistant:
         self.catalog = catalog
         reranker = Reranker(settings.reranker_model) if settings.reranker_model else None
         self.retriever = Retriever(store, embedder, sparse, prefetch=settings.prefetch_k, reranker=reranker)
-        self.extractive = ExtractiveAnswerer()
+        self.extractive = Composer()  # the offline answerer: learned unit selection (assistant/compose.py)
         self.answerer: Answerer = answerer or self.extractive
         self.rewriter = rewriter
 
@@ -129,10 +129,11 @@ class Assistant:
         gather = plan.qtype.endswith("list")
         hits = self.retriever.retrieve(plan.query, plan.filters, k, plan.parsed, gather_list=gather)
         filters = plan.filters
-        if plan.soft_doc_type and _best(hits) < self.settings.not_found_threshold:
+        if plan.soft_doc_type and not self.answers(self.extractive.compose(plan.query, hits, plan.language)):
             relaxed = replace(plan.filters, doc_type=None)
             again = self.retriever.retrieve(plan.query, relaxed, k, plan.parsed, gather_list=gather)
-            if _best(again) > _best(hits):
+            before = self.extractive.compose(plan.query, hits, plan.language).probability
+            if self.extractive.compose(plan.query, again, plan.language).probability > before:
                 hits, filters = again, relaxed
         return self._with_context(hits), filters
 
@@ -186,7 +187,8 @@ class Assistant:
         hits, applied = self.retrieve(plan)
         yield "meta", {"query": plan.query, "filters": applied.to_dict(), "language": plan.language}
         yield "sources", [hit_json(h) for h in hits]  # the web page fills its source panel before the answer
-        if _best(hits) < self.settings.not_found_threshold:
+        composition = self.extractive.compose(plan.query, hits, plan.language)
+        if not self.answers(composition):  # the calibrated probability that the best unit answers, vs the threshold
             answer = self._not_found(plan, applied, hits)
             yield "text", answer.text
             yield "answer", answer
@@ -195,7 +197,12 @@ class Assistant:
         answerer = self.answerer
         pieces: list[str] = []
         try:
-            for piece in answerer.stream(plan.query, hits, plan.language):
+            stream = (
+                [composition.text]
+                if answerer is self.extractive
+                else answerer.stream(plan.query, hits, plan.language, units=composition.units_by_hit())
+            )
+            for piece in stream:
                 pieces.append(piece)
                 if answerer is not self.extractive:
                     yield "text", piece
@@ -210,7 +217,7 @@ class Assistant:
                 yield "reset", notice  # the pieces already sent are to be discarded
             yield "notice", notice
             answerer = self.extractive
-            pieces = [self.extractive.answer(plan.query, hits, plan.language)]
+            pieces = [composition.text]
         draft = "".join(pieces).strip()
         verified = verify(
             draft, hits, embed=self.embedder.embed_query, embed_passages=self.embedder.embed_documents
@@ -239,6 +246,12 @@ class Assistant:
             "ask: hits=%d cited=%d ms=%d", len(hits), len(verified.citations), (time.perf_counter() - started) * 1000
         )
         yield "answer", answer
+
+    def answers(self, composition: Composition) -> bool:
+        """Whether the archive answers: the selector's learned threshold, unless ARKIV_NOT_FOUND_THRESHOLD sets one."""
+        if self.settings.not_found_threshold is None:
+            return composition.answers
+        return bool(composition.chosen) and composition.probability >= self.settings.not_found_threshold
 
     def _not_found(self, plan: Plan, applied: Filters, hits: Sequence[Hit]) -> Answer:
         nearby = []
@@ -271,10 +284,6 @@ class Assistant:
             language=plan.language,
             nearby=tuple(nearby),
         )
-
-
-def _best(hits: Sequence[Hit]) -> float:
-    return max((h.score for h in hits if h.reason != "neighbour"), default=0.0)
 
 
 def validate_question(question: str) -> str:
@@ -344,3 +353,17 @@ def build_assistant(settings: AssistantSettings, *, store: Store | None = None, 
         answerer=answerer,
         rewriter=rewriter,
     )
+
+
+def build_assistant_for_llm(
+    settings: AssistantSettings,
+    llm_url: str,
+    llm_model: str | None = None,
+    *,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
+) -> Assistant:
+    """The Assistant answering through the OpenAI-compatible endpoint at `llm_url` (for measuring a model on the
+    gold set before switching it on: `arkiv eval` can build one per URL)."""
+    update = {"llm_base_url": llm_url, "llm_model": llm_model or settings.llm_model}
+    return build_assistant(settings.model_copy(update=update), store=store, embedder=embedder)

@@ -17,11 +17,12 @@ class AssistantSettings(IndexSettings):
     top_k: int = Field(6, ge=1, le=50, description="Passages given to the answerer.")
     search_k: int = Field(10, ge=1, le=100, description="Default number of hits for /api/search.")
     prefetch_k: int = Field(50, ge=5, le=500, description="Candidates per retriever (dense, sparse) before fusion.")
-    not_found_threshold: float = Field(
-        0.45,
+    not_found_threshold: float | None = Field(
+        None,
         ge=0.0,
-        description="Minimum relevance (0..1) of the best passage for an answer; below it the answer is not_found. "
-        "Calibrated on the gold set's answerable and unanswerable questions.",
+        le=1.0,
+        description="Least calibrated probability (0..1) that the best answer unit answers the question; below it the "
+        "answer is not_found. Unset: the threshold learned with the answer selector (assistant/models/selector.json).",
     )
     reranker_model: str | None = Field(
         None, description="Path of a sentence-transformers CrossEncoder for the second stage. Unset: the built-in boosts."

@@ -157,6 +157,11 @@ def fit_variant(
     _, c, oof = best
     for k in (1, 2, 3):
         report[f"{name}_cv_top{k}"] = top_hits(answerable, oof, k)
+    gold = [i for i, ex in enumerate(answerable.examples) if ex.group.startswith("gold:")]
+    if gold:
+        sub = Prepared([answerable.examples[i] for i in gold], [], [answerable.y[i] for i in gold], [], [True] * len(gold))
+        for k in (1, 2, 3):
+            report[f"{name}_cv_gold_top{k}"] = top_hits(sub, [oof[i] for i in gold], k)
     report[f"{name}_C"] = c
     model = fit_linear(np.vstack(answerable.x), np.concatenate(answerable.y), features, c)
     cal = _concat([answerable, unanswerable])
@@ -167,6 +172,15 @@ def fit_variant(
     probs = 1.0 / (1.0 + np.exp(-(platt[0] * best_margin + platt[1])))
     threshold, th_report = choose_threshold(probs, np.array(cal.answerable), np.array([ex.group for ex in cal.examples]))
     report.update({f"{name}_{k}": v for k, v in th_report.items()})
+    # the archive's share of it (out-of-fold probabilities against the threshold chosen on all the data)
+    for tag, want in (("gold_answered", True), ("archive_declined", False)):
+        idx = [
+            i for i, ex in enumerate(cal.examples)
+            if ex.group.startswith(("gold:", "swefaq:")) and cal.answerable[i] == want
+        ]
+        if idx:
+            answered = probs[idx] >= threshold
+            report[f"{name}_oof_{tag}"] = float(answered.mean() if want else (~answered).mean())
     return replace(model, platt=platt, threshold=threshold), oof
 
 
@@ -176,6 +190,7 @@ def train(
     extra: Sequence[Prepared] = (),
     negatives: Sequence[Prepared] = (),
     embed: Embedder | None = None,
+    archive: Sequence[object] = (),
 ) -> tuple[Selector, dict[str, float]]:
     """Train the selector from SweQUAD-MC training (+ `extra` answerable and `negatives` examples).
 
@@ -186,8 +201,9 @@ def train(
         subset = dense_subset(sq)
         cache.fill("q", [e.question for e in subset], lambda ts: [embed.embed_query(t) for t in ts])
         cache.fill("p", [u.text for e in subset for u in e.units], embed.embed_documents)
-    pos = _concat([prepare(sq, cache), *extra])
-    neg = _concat([prepare(mismatched(sq, seed), cache, answerable=False), *negatives])
+    archive_pos, archive_neg = prepare_archive(archive)
+    pos = _concat([prepare(sq, cache), archive_pos, *extra])
+    neg = _concat([prepare(mismatched(sq, seed), cache, answerable=False), archive_neg, *negatives])
     report: dict[str, float] = {}
     plain_model, plain_oof = fit_variant("plain", plain_features(), pos, neg, report)
     dense_pos, dense_neg = _has_dense(pos), _has_dense(neg)
@@ -202,6 +218,7 @@ def train(
         "trained_on": {
             "swequad_mc_training": len(sq),
             "with_dense": len(dense_pos.examples),
+            "gold_train_answerable": len(archive_pos.examples),
             "extra": sum(len(p.examples) for p in extra),
             "negatives": len(neg.examples),
         },
@@ -265,3 +282,35 @@ def _strip_markers(text: str) -> str:
     import re
 
     return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
+def prepare_archive(examples: Sequence[object]) -> tuple[Prepared, Prepared]:
+    """Archive examples as (answerable with an answering unit among their hits, unanswerable)."""
+    from assistant.qtype import detect_language
+    from assistant.select import candidates_from_hits, passage_context
+    from assistant.selector_data import quote_overlaps
+
+    pos, neg = Prepared([], [], [], [], []), Prepared([], [], [], [], [])
+    for ax in examples:
+        hits = ax.hits  # type: ignore[attr-defined]
+        cands = candidates_from_hits(hits)
+        if not cands:
+            continue
+        cands = [replace(c, dense=None) for c in cands]
+        q = Question.of(ax.question, english=detect_language(ax.question) == "en")  # type: ignore[attr-defined]
+        x = featurize(q, cands, [passage_context(h) for h in hits])
+        labels = [int(any(quote_overlaps(c.text, quote) for quote in ax.quotes)) for c in cands]  # type: ignore[attr-defined]
+        ex = Example(ax.qid, ax.group, ax.question, [], labels)  # type: ignore[attr-defined]
+        if ax.answerable:  # type: ignore[attr-defined]
+            if not any(labels):
+                continue  # the lexical search missed the evidence: nothing to learn which unit answers
+            target = pos
+        else:
+            target = neg
+            labels = [0] * len(cands)
+        target.examples.append(ex)
+        target.x.append(x)
+        target.y.append(np.array(labels))
+        target.cands.append(cands)
+        target.answerable.append(bool(ax.answerable))  # type: ignore[attr-defined]
+    return pos, neg

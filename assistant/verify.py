@@ -13,7 +13,9 @@ markers stays only if one of its cited passages supports it:
   at least `SEMANTIC_MIN`, its numbers still occur exactly, and its lexical share is at least
   `LEXICAL_MIN_WITH_SEMANTIC`.
 
-Lexical support cannot see polarity: "Nämnden avslog ansökan" passes against "Nämnden beviljar ansökan".
+Lexical support cannot see polarity, so decision verbs are checked apart (`polarity`): a sentence that says a
+request was granted, rejected or referred back needs a passage that says the same ("avslog" never passes for
+"beviljar"), whatever words they share.
 
 A sentence that no cited passage supports is re-pointed to another hit that does, or else dropped. A
 sentence without markers is dropped unless it is a short connective lead-in ("Enligt arkivet:"). The
@@ -43,6 +45,7 @@ __all__ = [
     "Support",
     "Verified",
     "default_analyzer",
+    "polarity",
     "verify",
 ]
 
@@ -288,6 +291,9 @@ class _Passages:
         self._cache[index] = passage
         return passage
 
+    def full_text(self, index: int) -> str:
+        return self._hits[index].chunk.text
+
     def vectors(self, index: int, sentence_ids: Sequence[int]) -> list[list[float]]:
         """Passage vectors of some of a hit's sentences (each embedded once per verify call)."""
         if self._embed_passages is None:
@@ -452,6 +458,9 @@ class _Checker:
         return max(_cosine(q, v) for v in vectors)
 
     def judge(self, claim: str, index: int) -> tuple[bool, float, float | None, str]:
+        said = polarity(claim)
+        if said and not said & polarity(self._passages.full_text(index)):
+            return False, 0.0, None, "decision not in passage: " + ", ".join(sorted(said))
         check = self.lexical(claim, index)
         if not check.numbers_ok:
             return False, check.lexical, None, "not in passage: " + ", ".join(check.missing_numbers)
@@ -497,6 +506,18 @@ _NOT_NAMES = frozenset(
     english source according
     """.split()
 )
+
+
+_POLARITY: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("granted", re.compile(r"\b(?:bevilja\w*|godkän\w*|tillstyrk\w*|approv\w*|grant(?:s|ed)?)\b", re.I)),
+    ("rejected", re.compile(r"\b(?:avslå\w*|avslog\w*|avstyrk\w*|reject\w*|den(?:y|ied|ies))\b", re.I)),
+    ("referred back", re.compile(r"\b(?:återremitt\w*|referred back|refer(?:s)? back)\b", re.I)),
+)
+
+
+def polarity(text: str) -> set[str]:
+    """What a text says was decided: granted (beviljar, godkänner), rejected (avslår) or referred back."""
+    return {name for name, pattern in _POLARITY if pattern.search(text)}
 
 
 def _names(claim: str) -> list[str]:

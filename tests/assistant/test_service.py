@@ -35,6 +35,7 @@ def test_follow_up_is_rewritten_from_the_previous_question_by_rule() -> None:
     history = [("user", "Vad beslutade presidiet om stöttning av besöksnäringen?"), ("assistant", "Presidiet ...")]
     query = rewrite_follow_up("Och hur mycket fick de?", history)
     assert "besöksnäringen" in query and "hur mycket" in query
+    assert "Vad beslutade" not in query  # only what the follow-up lacks, never the whole question
     assert rewrite_follow_up("Vilka kontroller gör administrativ chef i internkontrollplanen?", history).startswith(
         "Vilka"
     )
@@ -94,7 +95,7 @@ def test_every_marker_refers_to_a_citation(assistant: Assistant) -> None:
 def test_unanswerable_question_is_not_found_and_says_what_was_searched(assistant: Assistant) -> None:
     answer = assistant.ask("Vad beslutade kommunfullmäktige om den nya simhallen 2019?")
     assert answer.status == "not_found" and not answer.citations
-    assert "simhallen" in answer.text and "2019" in answer.text
+    assert "simhallen" in answer.query and "2019" in answer.text  # what was searched: the query and the filters
     assert answer.text.startswith("Arkivet innehåller inget")
 
 
@@ -172,3 +173,28 @@ def test_llm_failure_falls_back_to_the_extractive_answer_with_a_notice(llm_assis
     assert answer.status == "answered" and answer.answerer == "extractive"
     assert answer.notice and "Språkmodellen" in answer.notice
     assert "2 000 000" in answer.text
+
+
+def test_llm_reads_the_selected_units_and_a_reversed_decision_is_dropped(
+    llm_assistant: Assistant, fake_openai: Any
+) -> None:
+    from assistant.prompts import format_passages
+
+    fake_openai.enqueue(
+        "Presidiet föreslog att bevilja Smålands Turism AB 2 000 000 kr [1]. Nämnden avslog Smålands Turism AB:s ansökan [1]."
+    )
+    answer = llm_assistant.ask(TOURISM)
+    prompt = fake_openai.last.content("user")
+    assert "Bevilja Smålands Turism AB 2 000 000 kr" in prompt
+    assert len(prompt) < len(format_passages(answer.hits))  # the chosen units, not every passage whole
+    assert "2 000 000" in answer.text and "avslog" not in answer.text
+
+
+def test_an_assistant_for_an_llm_endpoint_is_built_from_its_url(fixture_index: Any, fake_openai: Any) -> None:
+    from assistant.service import build_assistant_for_llm
+
+    settings, indexer = fixture_index
+    built = build_assistant_for_llm(settings, fake_openai.base_url, "test-model", store=indexer.store, embedder=indexer.embedder)
+    fake_openai.enqueue("Smålands Turism AB föreslogs få 2 000 000 kr [1].")
+    answer = built.ask(TOURISM)
+    assert answer.answerer == "llm" and "2 000 000" in answer.text

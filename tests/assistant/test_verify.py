@@ -239,3 +239,15 @@ def test_semantic_support_does_not_rescue_an_unrelated_sentence() -> None:
 def test_date_mentions() -> None:
     assert date_mentions("den 31 mars 2022 och 2022-02-10") == {(2022, 3, 31), (2022, 2, 10)}
     assert date_mentions("by March 31") == {(None, 3, 31)}
+
+
+def test_a_decision_is_never_passed_off_as_its_opposite() -> None:
+    from assistant.compose import text_hit
+    from assistant.verify import polarity, verify
+
+    hit = text_hit("Nämnden beslutar att bevilja Smålands Turism AB 2 000 000 kr för marknadsföring.")
+    assert polarity("Nämnden avslog ansökan") == {"rejected"} and polarity(hit.chunk.text) == {"granted"}
+    kept = verify("Nämnden beviljade Smålands Turism AB 2 000 000 kr [1].", [hit])
+    assert kept.citations
+    dropped = verify("Nämnden avslog Smålands Turism AB:s ansökan om 2 000 000 kr [1].", [hit])
+    assert not dropped.citations and "avslog" not in dropped.text
