@@ -59,7 +59,7 @@ K = 10
 FOLDS = 5
 SEED = 20261206
 REPS = 1000
-ANSWER_CHARS = 600
+ANSWER_CHARS = 300
 """Characters of each answer kept in the run file, for reading failures."""
 
 HEADLINE = (

@@ -2,8 +2,9 @@
 
 - `current`: this checkout's Assistant, in-process.
 - `naive`: a plain baseline over the same index: reciprocal rank fusion (k 60) of plain BM25 (bm25s, no
-  stemming) and dense search, and as the answer the first sentence of the top hit, citing it. It never
-  declines unless nothing at all is found.
+  stemming) and dense search over the chunks, and as the answer the first sentence of the top hit, citing it.
+  It never declines unless nothing at all is found. Run without `current`, it gets an index of its own
+  from the current indexer without vectors for answer units, which it does not use.
 - a release, e.g. `v0.1.0`: that tag checked out in a git worktree under the evaluation cache, run in a
   subprocess with this virtualenv (evaluation/harness.py), with an index of its own.
 
@@ -15,6 +16,7 @@ fit returns the same system for every fold, and the runner then asks each questi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -317,14 +319,22 @@ class OpenSystems:
         from assistant.settings import AssistantSettings
         from indexer.cli import build_indexer
 
+        def chunks_only(settings: Any) -> Any:
+            """The naive baseline alone searches chunks only: no vectors for answer units (a cheaper index)."""
+            indexer = build_indexer(settings)
+            if hasattr(indexer.options, "unit_dense"):
+                indexer.options = dataclasses.replace(indexer.options, unit_dense=False)
+            return indexer
+
+        alone = "current" not in names
         settings, indexer, raw = prepare_index(
-            f"current-{label}",
+            f"{'naive' if alone else 'current'}-{label}",
             REPO,
             inputs,
             cache,
             ocr_cache=ocr_cache,
             settings_cls=AssistantSettings,
-            build_indexer=build_indexer,
+            build_indexer=chunks_only if alone else build_indexer,
         )
         self._closers.append(indexer.store.close)
         chunks = indexer.store.count()
