@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from assistant.access import Principal
 from assistant.audit import AuditLog
@@ -478,6 +478,15 @@ class FeedbackRequest(BaseModel):
     citations: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
     query: StrictStr | None = Field(None, max_length=4000)
     status: Literal["answered", "not_found"] | None = None
+
+    @model_validator(mode="after")
+    def _valid_text(self) -> FeedbackRequest:
+        """Every text, nested citations included, must be storable Unicode (a lone surrogate is a 422)."""
+        try:
+            json.dumps(self.model_dump(), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("invalid Unicode (a lone surrogate)") from None
+        return self
 
 
 def _cited_groups(request: Request, citations: Sequence[dict[str, Any]]) -> tuple[str, ...]:

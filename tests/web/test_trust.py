@@ -303,6 +303,15 @@ def test_invalid_unicode_is_a_4xx_never_500(client: TestClient, raw: bytes) -> N
     assert 400 <= client.post("/api/search", content=search, headers={"content-type": "application/json"}).status_code < 500
 
 
+def test_invalid_unicode_in_feedback_is_422(client: TestClient) -> None:
+    for raw in (
+        b'{"rating": "up", "question": "hej \\ud800", "answer": "x"}',
+        b'{"rating": "up", "question": "hej", "answer": "x", "citations": [{"text": "\\udc00"}]}',
+    ):
+        response = client.post("/api/feedback", content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+
+
 def test_bad_ids_and_pages_are_4xx(client: TestClient) -> None:
     for path in ("/documents/..%2F..%2Fetc/pages/1", "/api/documents/nope/pages/1", "/documents/x/pages/abc"):
         assert 400 <= client.get(path).status_code < 500, path
