@@ -369,7 +369,7 @@ def _run(
     )
 
 
-@click.command()
+@click.group(invoke_without_command=True)  # a group only so that `arkiv bench speed` can live under it
 @click.option(
     "--sets",
     "set_names",
@@ -415,6 +415,8 @@ def bench(
 
     Example: arkiv bench --sets swefaq_sl2_test_pooled --configs bm25-plain,hybrid,arkiv
     """
+    if click.get_current_context().invoked_subcommand:  # `arkiv bench speed` (evaluation/speed.py)
+        return
     from evaluation.benchmarks import BENCH_CONFIGS, DEFAULT_SETS, SETS
     from evaluation.report import bench_json, bench_plot, bench_table, load_bench, load_run, results_table
 
@@ -473,3 +475,10 @@ def _run_bench(sets: Sequence[str], configs: Sequence[str]) -> list[Any]:
                 run_set(load_set(name), configs, embedder=embedder, sparse=sparse, options=options, arkiv=arkiv)
             )
     return results
+
+
+# -- `arkiv bench speed` (evaluation/speed.py, issue 14) --
+from evaluation.speed import speed as _speed  # noqa: E402
+
+bench.add_command(_speed)
+# -- end `arkiv bench speed` --
