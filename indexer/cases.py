@@ -504,12 +504,17 @@ def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:
                    decision=decision, proposal=proposal, text=cited.text, step=0, first_page=first.page_start,
                    last_page=max(c.page_end for c in chunks))
         )
-    # Undated steps sort with the nearest dated step before them in the document.
-    last = None
+    # An undated step sorts with the next dated step of its case after it in the document (a § writes its
+    # treatments in the order they happened), or else the last one before it, or else the document's date.
     fixed = []
+    by_case: dict[str, list[CaseEntry]] = defaultdict(list)
     for e in sorted(out, key=lambda e: e.position):
-        last = e.date or last
-        fixed.append(_with_sort(e, e.date or last or first_doc_date(doc_chunks)))
+        by_case[e.case_number].append(e)
+    for steps in by_case.values():
+        for i, e in enumerate(steps):
+            after = next((x.date for x in steps[i + 1 :] if x.date), None)
+            before = next((x.date for x in reversed(steps[:i]) if x.date), None)
+            fixed.append(_with_sort(e, e.date or after or before or first_doc_date(doc_chunks)))
     return fixed
 
 

@@ -46,9 +46,18 @@ NKBY/605/01.02.00/2022
 
 23 § Anhållan om individuellt tillägg skolsekreterare
 Tidigare behandling:
+Personalsektionen 11...2022, 40 §
 Personalsektionen 22.10.2022, 52 §
 Personalsektionen 22.11.2022, 60 §
 
+Personalsektionen 11...2022, 40 §
+Beredning: personalchef Kristina Wikblad
+Anhållan inlämnad.
+Stadsdirektör Martin Norrgårds förslag:
+Personalsektionen antecknar anhållan för kännedom.
+Personalsektionens beslut:
+Ärendet antecknades för kännedom.
+_____
 Personalsektionen 22.10.2022, 52 §
 Beredning: personalchef Kristina Wikblad
 Skolsekreteraren anhåller om ett individuellt tillägg.
@@ -155,12 +164,13 @@ def test_a_referral_back_is_its_own_kind(index: CaseIndex) -> None:
 def test_finland_swedish_earlier_treatments_become_steps(index: CaseIndex) -> None:
     steps = index.timeline("NKBY/605/01.02.00/2022", access_groups=("personal",))
     assert [(e.date, e.paragraph, e.kind) for e in steps] == [
+        (None, "40", "anmälan"),  # "11...2022": a date the text layer lost, placed by the order of the §
         ("2022-10-22", "52", "återremiss"),
         ("2022-11-22", "60", "beslut"),
     ]
-    assert steps[0].body == "Personalsektionen"
-    assert "150 euro" in (steps[1].proposal or "")
-    assert steps[1].decision == "Stadsdirektörens förslag godkändes."
+    assert steps[1].body == "Personalsektionen"
+    assert "150 euro" in (steps[2].proposal or "")
+    assert steps[2].decision == "Stadsdirektörens förslag godkändes."
 
 
 def test_steps_of_a_restricted_document_are_hidden_from_others(index: CaseIndex) -> None:
