@@ -20,6 +20,7 @@ LAZY_COMMANDS = {
     "eval": "evaluation.cli:eval_command",
     "bench": "evaluation.cli:bench",
     "train": "assistant.cli:train",
+    "load": "assistant.load:load",
 }
 
 
