@@ -86,8 +86,13 @@ class Composition:
         return out
 
 
-def _clean(text: str) -> str:
+_BULLET = re.compile(r"^(?:[-–•*·▪]|\d{1,2}[.)])\s+")
+
+
+def _clean(text: str, *, bullet: bool = True) -> str:
     text = _WS.sub(" ", text).strip()
+    if not bullet:
+        text = _BULLET.sub("", text)
     if len(text) > UNIT_MAX_CHARS:
         text = text[:UNIT_MAX_CHARS].rsplit(" ", 1)[0] + " …"
     return text
@@ -129,9 +134,10 @@ def _duplicate(text: str, chosen: Sequence[Scored]) -> bool:
     words = set(_LETTER_WORD.findall(text.lower())) | set(re.findall(r"\d+", text))
     if not words:
         return True
+    digits = set(re.findall(r"\d+", text))
     for s in chosen:
         other = set(_LETTER_WORD.findall(s.candidate.text.lower())) | set(re.findall(r"\d+", s.candidate.text))
-        if len(words & other) >= 0.8 * len(words):
+        if len(words & other) >= 0.8 * len(words) and digits <= other:
             return True
     return False
 
@@ -224,7 +230,13 @@ class Composer:
             if text:
                 return Composition(text, probability, tuple(chosen), answers, ranked)
         params = self.selector.compose
-        chosen = in_reading_order(compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0)))
+        # a table's header row is not an answer on its own: it heads the row that is (see _table_header)
+        scored = [s for s in scored if not _is_table_header(s.candidate, hits)] or list(scored)
+        number = qtype in (QuestionType.AMOUNT, QuestionType.COUNT) and scored[0].candidate.kind == "table_row"
+        limit = 1 if number else 3  # a number asked of a table: its row, with the header
+        chosen = in_reading_order(
+            compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
+        )
         lines = []
         for s in chosen:
             c = s.candidate
@@ -283,7 +295,7 @@ class Composer:
         if len(items) < 2:
             return "", []
         shown = in_reading_order(items[:MAX_LIST_ITEMS])
-        lines = [f"- {_clean(s.candidate.text)} [{s.candidate.hit_index + 1}]" for s in shown]
+        lines = [f"- {_clean(s.candidate.text, bullet=False)} [{s.candidate.hit_index + 1}]" for s in shown]
         rest = len(items) - len(shown)
         if rest > 0:
             lines.append(f"och {rest} till." if language == "sv" else f"and {rest} more.")
@@ -294,6 +306,10 @@ def text_hit(text: str, title: str = "") -> Hit:
     """A plain text as the one passage of an answer."""
     chunk = Chunk(doc_id="text", ordinal=0, text=text, page_start=1, page_end=1, meta=DocumentMeta(title=title), source="")
     return Hit(chunk, 1.0, 1)
+
+
+def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
+    return cand.kind == "table_row" and cand.ordinal == 0 and cand.n_units > 1 and hits[cand.hit_index].chunk.kind == "table_row"
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:

@@ -1,0 +1,42 @@
+"""Composition: the best units only, each with its [n]; lists up to ten items with "och N till"; a table row with
+its header; decisions led by body, date, § and case number in the passage's own words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from assistant.compose import MAX_LIST_ITEMS, Composer, text_hit
+from assistant.types import Hit
+from indexer.schema import Chunk, DocumentMeta
+
+
+def test_a_list_question_gets_one_line_per_item_and_the_rest_counted() -> None:
+    items = "\n".join(f"- Projektet Grön omställning {i} beviljades stöd med {i * 10} 000 kr." for i in range(1, 15))
+    hit = text_hit("Följande projekt beviljades stöd under 2022:\n" + items, "Beslut om projektstöd 2022")
+    comp = Composer().compose("Vilka projekt beviljades stöd 2022?", [hit], "sv")
+    lines = comp.text.splitlines()
+    assert len(lines) == MAX_LIST_ITEMS + 1
+    assert all(line.startswith("- ") and line.endswith("[1]") for line in lines[:-1])
+    assert re.fullmatch(r"och \d+ till\.", lines[-1])
+    assert "- - " not in comp.text
+
+
+def test_a_number_asked_of_a_table_is_its_row_with_the_header() -> None:
+    hit = text_hit("Kostnad per år (tkr)\nPersonal 4 500\nLokaler 1 200\nIT-stöd 800", "Budget 2023")
+    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    comp = Composer().compose("Hur mycket kostar personalen per år?", [hit], "sv")
+    assert comp.text.count("[1]") == 1
+    assert comp.text.startswith("Kostnad per år (tkr): ") and "4 500" in comp.text
+
+
+def test_a_decision_reads_as_one_with_its_own_verb() -> None:
+    meta = DocumentMeta(title="Protokoll 2022-02-10", body="Presidiet", date="2022-02-10")
+    text = "Presidiet föreslår nämnden\n1. Avslå ansökan från Föreningen Exempel om 50 000 kr.\n2. Informera sökanden."
+    chunk = Chunk("d", 3, text, 2, 2, meta, "d.txt", kind="paragraph", paragraph="12", part="Beslut",
+                  case_numbers=("RJL 2022/99",), date="2022-02-10")
+    comp = Composer().compose("Vad beslutade presidiet om Föreningen Exempels ansökan?", [Hit(chunk, 1.0, 1)], "sv")
+    first = comp.text.splitlines()[0]
+    assert first.startswith("Presidiet, 2022-02-10, § 12, RJL 2022/99: ")
+    assert "Avslå ansökan" in comp.text and "bevilja" not in comp.text.lower()
+    assert all(line.rstrip().endswith("[1]") for line in comp.text.splitlines())
