@@ -97,9 +97,10 @@ def train() -> None:
 @click.option("--seed", default=13, show_default=True, type=int, help="Seed for the sampled negatives.")
 @click.option(
     "--dense/--no-dense",
-    default=True,
+    default=False,
     show_default=True,
-    help="Embed SweQUAD-MC units for the dense model (cached under ARKIV_DATA_DIR/cache/selector; minutes the first time).",
+    help="Also train a model on stored unit vectors: embeds SweQUAD-MC units (cached under ARKIV_DATA_DIR/cache/selector; "
+    "an hour on two cores the first time). The shipped model is lexical (--no-dense).",
 )
 @click.option(
     "--archive/--no-archive",
