@@ -55,3 +55,19 @@ def test_the_case_subcommand_is_read_from_the_command_text() -> None:
     assert case_command("  Ärende   Dnr 2022/258 ") == "Dnr 2022/258"
     assert case_command("case RJL 2022/258") == "RJL 2022/258"
     assert case_command("Vad beslutade presidiet?") is None
+
+
+def test_the_case_subcommand_posts_the_timeline_from_the_index(slack_client: Any, fake_slack: Any) -> None:
+    from tests.slack.fake_slack import command_body, post_signed
+
+    hook = f"{fake_slack.url}/hooks/case-1"
+    response = post_signed(slack_client, command_body("ärende RJL 2022/258", hook), form=True)
+    assert response.status_code == 200
+    posted = fake_slack.wait_for("response_url")[0].params
+    assert posted["hook"] == "case-1" and posted["response_type"] == "ephemeral"
+    blocks = posted["blocks"]
+    assert blocks[0]["text"]["text"] == "Ärende RJL 2022/258"
+    steps = [b["text"]["text"] for b in blocks if b.get("block_id", "").startswith("arkiv_case_step_")]
+    dates = [s.split("*")[1] for s in steps]
+    assert len(steps) >= 3 and dates == sorted(dates) and {"2022-02-02", "2022-02-10"} <= set(dates)
+    assert any("§ 29" in s and "Presidiet föreslår nämnden" in s for s in steps)
