@@ -573,25 +573,6 @@ async def _help_command(bot: SlackBot, rest: str, command: dict[str, Any], ack: 
 
 # -- case history (assistant/cases.py): `/arkiv ärende RJL 2022/258` posts the case's timeline --
 @subcommand("ärende", "arende", "case")
-async def _case_command(
-    bot: SlackBot, rest: str, command: dict[str, Any], ack: Any, client: Any, respond: Any
-) -> None:
-    from assistant.access import slack_principal
-    from assistant.cases import case_index_for, format_case_blocks
-
-    language: Language = "en" if str(command.get("text", "")).strip().lower().startswith("case") else "sv"
-    await ack(response_type="ephemeral", text=f":hourglass_flowing_sand: {_t('searching', language)}")
-    principal = slack_principal(command.get("user_id"), None, False, bot.settings)
-    index = await asyncio.get_running_loop().run_in_executor(None, case_index_for, bot._assistant())
-    case = index.resolve(rest) or rest
-    steps = index.timeline(case, principal.visible_groups)
-    blocks = format_case_blocks(case, steps, bot.settings.public_url, language)
-    await _respond(respond, response_type="ephemeral", replace_original=False, text=escape(case), blocks=blocks)
-# -- end case history --
-
-
-# -- case history (assistant/cases.py): `/arkiv ärende RJL 2022/258` posts the case's timeline --
-@subcommand("ärende", "arende", "case")
 async def _case_command(bot: SlackBot, rest: str, command: dict[str, Any], ack: Any, client: Any, respond: Any) -> None:
     from assistant.access import slack_principal
     from assistant.cases import case_index_for, format_case_blocks
