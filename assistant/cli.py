@@ -99,8 +99,8 @@ def train() -> None:
     "--dense/--no-dense",
     default=False,
     show_default=True,
-    help="Also train a model on stored unit vectors: embeds SweQUAD-MC units (cached under ARKIV_DATA_DIR/cache/selector; "
-    "an hour on two cores the first time). The shipped model is lexical (--no-dense).",
+    help="Also train a model on stored unit vectors: embeds SweQUAD-MC units (cached under "
+    "ARKIV_DATA_DIR/cache/selector; an hour on two cores the first time). The shipped model is lexical (--no-dense).",
 )
 @click.option(
     "--archive/--no-archive",

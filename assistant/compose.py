@@ -39,8 +39,8 @@ from assistant.select import (
     passage_context,
 )
 from assistant.types import Hit, Language
-from indexer.schema import Chunk, DocumentMeta
 from indexer.casenumbers import display_case_numbers
+from indexer.schema import Chunk, DocumentMeta
 
 __all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
 
@@ -151,7 +151,10 @@ def in_reading_order(chosen: Sequence[Scored]) -> list[Scored]:
 
 
 def choose_compose_params(
-    examples: Sequence[object], cands: Sequence[Sequence[Candidate]], margins: Sequence[np.ndarray], budget: float = 240.0
+    examples: Sequence[object],
+    cands: Sequence[Sequence[Candidate]],
+    margins: Sequence[np.ndarray],
+    budget: float = 240.0,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """`delta` and `max_chars` that hold the answer most often with the median answer within `budget` characters.
 
@@ -159,7 +162,9 @@ def choose_compose_params(
     is held when the composed text contains the answer span.
     """
     best: tuple[float, float, float, float] | None = None
-    rows = [(ex, c, m) for ex, c, m in zip(examples, cands, margins, strict=True) if getattr(ex, "answer", "") and len(c)]
+    rows = [
+        (ex, c, m) for ex, c, m in zip(examples, cands, margins, strict=True) if getattr(ex, "answer", "") and len(c)
+    ]
     for delta in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0):
         for max_chars in (200.0, 250.0, 300.0, 400.0, 600.0):
             held, lengths = [], []
@@ -265,8 +270,10 @@ class Composer:
         items = items[:MAX_DECISION_ITEMS] or [best]
         lead_in = next(
             (
-                s for s in reversed(same)
-                if s.candidate.ordinal < items[0].candidate.ordinal and _DECISION_VERB.search(s.candidate.text)
+                s
+                for s in reversed(same)
+                if s.candidate.ordinal < items[0].candidate.ordinal
+                and _DECISION_VERB.search(s.candidate.text)
                 and s.candidate.kind != "decision_item"
             ),
             None,
@@ -281,9 +288,7 @@ class Composer:
             lines.append(f"{_ended(text)} [{hit_index + 1}]")
         return "\n".join(lines), chosen
 
-    def _list(
-        self, ranking: Ranking, hits: Sequence[Hit], language: Language
-    ) -> tuple[str, list[Scored]]:
+    def _list(self, ranking: Ranking, hits: Sequence[Hit], language: Language) -> tuple[str, list[Scored]]:
         """One line per item that itself clears the learned threshold, across all the passages retrieval gathered."""
         items: list[Scored] = []
         for s in ranking.scored:
@@ -304,12 +309,19 @@ class Composer:
 
 def text_hit(text: str, title: str = "") -> Hit:
     """A plain text as the one passage of an answer."""
-    chunk = Chunk(doc_id="text", ordinal=0, text=text, page_start=1, page_end=1, meta=DocumentMeta(title=title), source="")
+    chunk = Chunk(
+        doc_id="text", ordinal=0, text=text, page_start=1, page_end=1, meta=DocumentMeta(title=title), source=""
+    )
     return Hit(chunk, 1.0, 1)
 
 
 def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
-    return cand.kind == "table_row" and cand.ordinal == 0 and cand.n_units > 1 and hits[cand.hit_index].chunk.kind == "table_row"
+    return (
+        cand.kind == "table_row"
+        and cand.ordinal == 0
+        and cand.n_units > 1
+        and hits[cand.hit_index].chunk.kind == "table_row"
+    )
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:
@@ -322,7 +334,9 @@ def _table_header(hit: Hit, cand: Candidate) -> str:
 
 def _is_decision(cand: Candidate, hits: Sequence[Hit]) -> bool:
     part = (hits[cand.hit_index].chunk.part or "").lower()
-    return cand.kind == "decision_item" or (part.startswith(("beslut", "förslag")) and bool(_DECISION_VERB.search(cand.text)))
+    return cand.kind == "decision_item" or (
+        part.startswith(("beslut", "förslag")) and bool(_DECISION_VERB.search(cand.text))
+    )
 
 
 def _decision_lead(best: Scored, hits: Sequence[Hit], language: Language = "sv") -> str:

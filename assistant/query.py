@@ -108,10 +108,13 @@ def is_follow_up(question: str) -> bool:
 _QUESTION_VERBS = {
     "föreslog", "föreslår", "föreslogs", "beslutade", "beslutades", "beslöt", "redovisade", "redovisas", "hanterade",
     "genomförde", "gjorde", "gäller", "gällde", "står", "stod", "ingår", "ingick", "enligt", "samma", "finansieras",
-    "kontrollerar", "sammanträder", "skriver", "under", "inför", "hade", "ofta", "stor", "stort", "propose", "proposed", "decided", "did", "does", "according",
+    "kontrollerar", "sammanträder", "skriver", "under", "inför", "hade", "ofta", "stor", "stort", "propose",
+    "proposed", "decided", "did", "does", "according",
 }
 _NEXT_YEAR = re.compile(r"\b(?:året efter|året därpå|påföljande år|the following year|the year after)\b", re.I)
-_PREVIOUS_YEAR = re.compile(r"\b(?:året (?:innan|före)|föregående år|förra året|the previous year|the year before)\b", re.I)
+_PREVIOUS_YEAR = re.compile(
+    r"\b(?:året (?:innan|före)|föregående år|förra året|the previous year|the year before)\b", re.I
+)
 MAX_CARRIED_WORDS = 6
 """Subject words a follow-up takes from the conversation at most: enough to name the subject, never a whole question."""
 

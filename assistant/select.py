@@ -75,12 +75,16 @@ DENSE_FEATURES = ("dense", "dense_gap", "dense_rank")
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d \u00a0\u202f]*(?:[.,]\d+)?")
-_AMOUNT = re.compile(r"\d[\d \u00a0\u202f.,]*\s*(?:kr|kronor|tkr|mkr|msek|miljon|miljoner|mnkr|sek|%|procent|euro)\b", re.I)
+_AMOUNT = re.compile(
+    r"\d[\d \u00a0\u202f.,]*\s*(?:kr|kronor|tkr|mkr|msek|miljon|miljoner|mnkr|sek|%|procent|euro)\b", re.I
+)
 _MONTHS = (
     "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december|"
     "january|february|march|may|june|july|august|october"
 )
-_DATE = re.compile(rf"\b(?:19|20)\d\d-\d\d-\d\d\b|\b\d{{1,2}} (?:{_MONTHS})\b|\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b", re.I)
+_DATE = re.compile(
+    rf"\b(?:19|20)\d\d-\d\d-\d\d\b|\b\d{{1,2}} (?:{_MONTHS})\b|\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b", re.I
+)
 _CASE = re.compile(r"\b[A-ZÅÄÖ]{1,6}\s?\d{4}\s?[/:-]\s?\d+|\bdnr\b|\bdiarienummer\b", re.I)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäöé]+)*")
 _ROLE = re.compile(
@@ -88,8 +92,11 @@ _ROLE = re.compile(
     r"fullmäktige|kommunstyrelse\w*|myndighet\w*|regering\w*|verket|inspektion\w*|kommun\w*|region\w*)\b",
     re.I,
 )
-_DECISION = re.compile(r"\b(?:beslut\w*|beslöt|beviljar|bevilja\w*|avslå\w*|avslog|återremitt\w*|godkänn\w*|"
-                       r"fastställ\w*|anta[rg]?\w*|föreslå\w*|föreslog|uppdra\w*)\b", re.I)
+_DECISION = re.compile(
+    r"\b(?:beslut\w*|beslöt|beviljar|bevilja\w*|avslå\w*|avslog|återremitt\w*|godkänn\w*|"
+    r"fastställ\w*|anta[rg]?\w*|föreslå\w*|föreslog|uppdra\w*)\b",
+    re.I,
+)
 _CASE_QUESTION = re.compile(r"\bdiarie\w*|\bdnr\b|\bärendenummer|\bcase number|\breference number", re.I)
 _STOP = frozenset(
     """
@@ -241,25 +248,31 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         has_date = bool(_DATE.search(text))
         out[i, col["has_number"]] = float(has_number)
         qt = question.qtype
-        out[i, col["fit_amount"]] = float(qt in (QuestionType.AMOUNT, QuestionType.COUNT) and (has_amount or has_number))
+        out[i, col["fit_amount"]] = float(
+            qt in (QuestionType.AMOUNT, QuestionType.COUNT) and (has_amount or has_number)
+        )
         out[i, col["fit_date"]] = float(qt is QuestionType.DATE and has_date)
         out[i, col["fit_who"]] = float(qt is QuestionType.WHO and bool(_NAME.search(text) or _ROLE.search(text)))
         out[i, col["fit_case"]] = float(question.asks_case and bool(_CASE.search(text)))
         shared = question.numbers & unit_numbers
         out[i, col["shared_numbers"]] = float(bool(shared))
         # a number the passage's title, date or § states (a year filter) is not missing from the unit
-        around = passage_numbers.setdefault(c.hit_index, numbers(passages[c.hit_index]) if c.hit_index < len(passages) else set())
+        around = passage_numbers.setdefault(
+            c.hit_index, numbers(passages[c.hit_index]) if c.hit_index < len(passages) else set()
+        )
         out[i, col["missing_numbers"]] = float(bool(question.numbers - around) and not shared)
         out[i, col["log_length"]] = math.log1p(len(text))
         out[i, col["is_heading"]] = float(len(text) < 70 and not re.search(r"[.!?:;]\s*$", text))
         out[i, col["passage_score"]] = c.passage_score
         out[i, col["passage_rank"]] = 1.0 / max(1, c.passage_rank)
         out[i, col["neighbour"]] = float(c.neighbour)
-        decision_unit = c.kind == "decision_item" or (c.part or "").lower().startswith("beslut") or bool(
-            _DECISION.search(text)
+        decision_unit = (
+            c.kind == "decision_item" or (c.part or "").lower().startswith("beslut") or bool(_DECISION.search(text))
         )
         out[i, col["fit_decision"]] = float(qt is QuestionType.DECISION and decision_unit)
-        out[i, col["fit_list"]] = float(qt is QuestionType.LIST and c.kind in ("list_item", "decision_item", "table_row"))
+        out[i, col["fit_list"]] = float(
+            qt is QuestionType.LIST and c.kind in ("list_item", "decision_item", "table_row")
+        )
     dense = np.array([c.dense if c.dense is not None else 0.0 for c in cands])
     if any(c.dense is not None for c in cands):
         out[:, col["dense"]] = dense
@@ -284,7 +297,9 @@ def candidates_from_text(text: str, dense: Sequence[float] | None = None) -> lis
 
     units = text_units(text)
     return [
-        Candidate(u.text, 0, u.ordinal, len(units), dense=None if dense is None else float(dense[i]), start=u.start, end=u.end)
+        Candidate(
+            u.text, 0, u.ordinal, len(units), dense=None if dense is None else float(dense[i]), start=u.start, end=u.end
+        )
         for i, u in enumerate(units)
     ]
 
@@ -318,7 +333,9 @@ def hit_units(hit: Hit) -> list[tuple[tuple[str, int, int, int, int, str], float
     if hit.units:
         stored = sorted(hit.units, key=lambda u: u.unit.ordinal)
         n = stored[-1].unit.ordinal + 1
-        return [((u.unit.text, u.unit.start, u.unit.end, u.unit.ordinal, n, u.unit.kind), float(u.dense)) for u in stored]
+        return [
+            ((u.unit.text, u.unit.start, u.unit.end, u.unit.ordinal, n, u.unit.kind), float(u.dense)) for u in stored
+        ]
     units = split_units(hit.chunk)
     n = len(units)
     return [((u.text, u.start, u.end, u.ordinal, n, u.kind), None) for u in units]
@@ -329,7 +346,9 @@ def passage_context(hit: Hit) -> str:
     c = hit.chunk
     paragraph = f"§ {c.paragraph}" if c.paragraph else ""
     year = str(c.meta.year) if c.meta.year else ""
-    return " ".join(x for x in (c.meta.title, c.section or "", paragraph, c.date or "", c.meta.date or "", year, c.text) if x)
+    return " ".join(
+        x for x in (c.meta.title, c.section or "", paragraph, c.date or "", c.meta.date or "", year, c.text) if x
+    )
 
 
 # -- the model ------------------------------------------------------------------------------------------------

@@ -119,7 +119,9 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self._vectors)
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, model=np.array(self.model_id), keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+        np.savez(
+            tmp, model=np.array(self.model_id), keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys])
+        )
         tmp.replace(self.path)
 
 
@@ -148,7 +150,7 @@ class ArchiveExample:
 def corpus_chunks(corpus_dir: Path, count_tokens: Callable[[str], int]) -> list[Chunk]:
     """The chunks the indexer makes of a folder's documents (loading, structure, tables), without embedding."""
     from indexer.chunk import chunk_blocks
-    from indexer.pipeline import IndexOptions, Indexer, iter_files
+    from indexer.pipeline import Indexer, IndexOptions, iter_files
     from indexer.structure import segment
     from indexer.tables import FlatTableReport, flat_table_blocks
 
@@ -180,7 +182,9 @@ def quote_overlaps(unit: str, quote: str) -> bool:
     return len(qw & uw) >= 0.6 * len(qw)
 
 
-def lexical_hits(question: str, chunks: Sequence[Chunk], lemma_sets: Sequence[set[str]], k: int = ARCHIVE_HITS) -> list[Hit]:
+def lexical_hits(
+    question: str, chunks: Sequence[Chunk], lemma_sets: Sequence[set[str]], k: int = ARCHIVE_HITS
+) -> list[Hit]:
     """The k chunks sharing the most (rarity-weighted) question lemmas, as hits scored 1/rank."""
     import math
 
@@ -194,7 +198,9 @@ def lexical_hits(question: str, chunks: Sequence[Chunk], lemma_sets: Sequence[se
     return [Hit(chunks[i], 1.0 / (r + 1), r + 1) for r, i in enumerate(order) if scores[i] > 0]
 
 
-def load_archive_examples(corpus_dir: Path, count_tokens: Callable[[str], int], split: str = "train") -> list[ArchiveExample]:
+def load_archive_examples(
+    corpus_dir: Path, count_tokens: Callable[[str], int], split: str = "train"
+) -> list[ArchiveExample]:
     """The gold set's `split` cases over corpus/ (evidence quotes mark the answering units; unanswerable cases
     and SweFAQ questions the archive does not answer are negatives), each over its lexical top hits."""
     import yaml
@@ -212,7 +218,16 @@ def load_archive_examples(corpus_dir: Path, count_tokens: Callable[[str], int], 
         quotes = [str(e["quote"]) for e in case.get("evidence") or []]
         hits = lexical_hits(str(case["question"]), chunks, lemma_sets)
         group = str(case.get("group") or (case.get("evidence") or [{}])[0].get("document") or case["id"])
-        out.append(ArchiveExample(str(case["id"]), "gold:" + group, str(case["question"]), hits, quotes, bool(case.get("answerable", True))))
+        out.append(
+            ArchiveExample(
+                str(case["id"]),
+                "gold:" + group,
+                str(case["question"]),
+                hits,
+                quotes,
+                bool(case.get("answerable", True)),
+            )
+        )
     del by_id
     if NEGATIVES_FILE.exists():
         spec = yaml.safe_load(NEGATIVES_FILE.read_text(encoding="utf-8"))
@@ -228,5 +243,7 @@ def load_archive_examples(corpus_dir: Path, count_tokens: Callable[[str], int], 
                 if str(row["_id"]) in dropped:
                     continue
                 hits = lexical_hits(str(row["text"]), chunks, lemma_sets)
-                out.append(ArchiveExample(f"swefaq:{row['_id']}", f"swefaq:{row['_id']}", str(row["text"]), hits, [], False))
+                out.append(
+                    ArchiveExample(f"swefaq:{row['_id']}", f"swefaq:{row['_id']}", str(row["text"]), hits, [], False)
+                )
     return out

@@ -19,7 +19,6 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -110,7 +109,11 @@ def fit_linear(x: np.ndarray, y: np.ndarray, features: Sequence[str], c: float) 
 
 def top_hits(prep: Prepared, margins: list[np.ndarray], k: int) -> float:
     """Share of answerable questions with a positive unit among the k best-scored units."""
-    ok = [bool(y[np.argsort(-m, kind="stable")[:k]].any()) for y, m, a in zip(prep.y, margins, prep.answerable, strict=True) if a]
+    ok = [
+        bool(y[np.argsort(-m, kind="stable")[:k]].any())
+        for y, m, a in zip(prep.y, margins, prep.answerable, strict=True)
+        if a
+    ]
     return float(np.mean(ok)) if ok else 0.0
 
 
@@ -159,7 +162,9 @@ def fit_variant(
         report[f"{name}_cv_top{k}"] = top_hits(answerable, oof, k)
     gold = [i for i, ex in enumerate(answerable.examples) if ex.group.startswith("gold:")]
     if gold:
-        sub = Prepared([answerable.examples[i] for i in gold], [], [answerable.y[i] for i in gold], [], [True] * len(gold))
+        sub = Prepared(
+            [answerable.examples[i] for i in gold], [], [answerable.y[i] for i in gold], [], [True] * len(gold)
+        )
         for k in (1, 2, 3):
             report[f"{name}_cv_gold_top{k}"] = top_hits(sub, [oof[i] for i in gold], k)
     report[f"{name}_C"] = c
@@ -170,12 +175,15 @@ def fit_variant(
     best_right = np.array([int(y[int(np.argmax(m))]) if len(m) else 0 for y, m in zip(cal.y, cal_oof, strict=True)])
     platt = fit_platt(best_margin, best_right)
     probs = 1.0 / (1.0 + np.exp(-(platt[0] * best_margin + platt[1])))
-    threshold, th_report = choose_threshold(probs, np.array(cal.answerable), np.array([ex.group for ex in cal.examples]))
+    threshold, th_report = choose_threshold(
+        probs, np.array(cal.answerable), np.array([ex.group for ex in cal.examples])
+    )
     report.update({f"{name}_{k}": v for k, v in th_report.items()})
     # the archive's share of it (out-of-fold probabilities against the threshold chosen on all the data)
     for tag, want in (("gold_answered", True), ("archive_declined", False)):
         idx = [
-            i for i, ex in enumerate(cal.examples)
+            i
+            for i, ex in enumerate(cal.examples)
             if ex.group.startswith(("gold:", "swefaq:")) and cal.answerable[i] == want
         ]
         if idx:
@@ -273,8 +281,12 @@ def swequad_scores(selector: Selector, split: str = "dev", cache: EmbeddingCache
         for k in tops:
             tops[k].append(bool(any(labels[s.candidate.ordinal] for s in scored[:k])))
     return SpanScores(
-        len(held), float(np.mean(held)), float(np.median(lengths)), float(np.percentile(lengths, 90)),
-        float(np.mean(declined)), *(float(np.mean(tops[k])) for k in (1, 2, 3)),
+        len(held),
+        float(np.mean(held)),
+        float(np.median(lengths)),
+        float(np.percentile(lengths, 90)),
+        float(np.mean(declined)),
+        *(float(np.mean(tops[k])) for k in (1, 2, 3)),
     )
 
 

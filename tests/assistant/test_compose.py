@@ -33,8 +33,20 @@ def test_a_number_asked_of_a_table_is_its_row_with_the_header() -> None:
 def test_a_decision_reads_as_one_with_its_own_verb() -> None:
     meta = DocumentMeta(title="Protokoll 2022-02-10", body="Presidiet", date="2022-02-10")
     text = "Presidiet föreslår nämnden\n1. Avslå ansökan från Föreningen Exempel om 50 000 kr.\n2. Informera sökanden."
-    chunk = Chunk("d", 3, text, 2, 2, meta, "d.txt", kind="paragraph", paragraph="12", part="Beslut",
-                  case_numbers=("RJL 2022/99",), date="2022-02-10")
+    chunk = Chunk(
+        "d",
+        3,
+        text,
+        2,
+        2,
+        meta,
+        "d.txt",
+        kind="paragraph",
+        paragraph="12",
+        part="Beslut",
+        case_numbers=("RJL 2022/99",),
+        date="2022-02-10",
+    )
     comp = Composer().compose("Vad beslutade presidiet om Föreningen Exempels ansökan?", [Hit(chunk, 1.0, 1)], "sv")
     first = comp.text.splitlines()[0]
     assert first.startswith("Presidiet, 2022-02-10, § 12, RJL 2022/99: ")

@@ -23,7 +23,11 @@ def _train_conversations() -> list[tuple[str, list[tuple[str, str]], dict[str, o
         parent = by_id.get(str(case.get("follow_up_of")))
         if parent is None:
             return []
-        return [*history(parent), ("user", str(parent["question"])), ("assistant", str(parent.get("reference_answer", "")))]
+        return [
+            *history(parent),
+            ("user", str(parent["question"])),
+            ("assistant", str(parent.get("reference_answer", ""))),
+        ]
 
     return [
         (str(c["question"]), history(c), by_id[str(c["follow_up_of"])])
@@ -37,7 +41,9 @@ CONVERSATIONS = _train_conversations()
 
 @pytest.mark.skipif(not CONVERSATIONS, reason="gold set without follow-ups")
 @pytest.mark.parametrize(("question", "history", "parent"), CONVERSATIONS, ids=lambda v: str(v)[:30])
-def test_gold_follow_ups_take_only_what_they_lack(question: str, history: list[tuple[str, str]], parent: object) -> None:
+def test_gold_follow_ups_take_only_what_they_lack(
+    question: str, history: list[tuple[str, str]], parent: object
+) -> None:
     assert is_follow_up(question)
     query = rewrite_follow_up(question, history)
     assert query.startswith(question.strip())

@@ -167,7 +167,9 @@ def test_llm_answer_is_verified_unsupported_sentences_and_bad_markers_dropped(
     assert TOURISM in prompt and "2 000 000" in prompt
 
 
-def test_llm_failure_falls_back_to_the_extractive_answer_with_a_notice(llm_assistant: Assistant, fake_openai: Any) -> None:
+def test_llm_failure_falls_back_to_the_extractive_answer_with_a_notice(
+    llm_assistant: Assistant, fake_openai: Any
+) -> None:
     fake_openai.enqueue_failure(500)
     answer = llm_assistant.ask(TOURISM)
     assert answer.status == "answered" and answer.answerer == "extractive"
@@ -181,7 +183,8 @@ def test_llm_reads_the_selected_units_and_a_reversed_decision_is_dropped(
     from assistant.prompts import format_passages
 
     fake_openai.enqueue(
-        "Presidiet föreslog att bevilja Smålands Turism AB 2 000 000 kr [1]. Nämnden avslog Smålands Turism AB:s ansökan [1]."
+        "Presidiet föreslog att bevilja Smålands Turism AB 2 000 000 kr [1]. "
+        "Nämnden avslog Smålands Turism AB:s ansökan [1]."
     )
     answer = llm_assistant.ask(TOURISM)
     prompt = fake_openai.last.content("user")
@@ -194,7 +197,9 @@ def test_an_assistant_for_an_llm_endpoint_is_built_from_its_url(fixture_index: A
     from assistant.service import build_assistant_for_llm
 
     settings, indexer = fixture_index
-    built = build_assistant_for_llm(settings, fake_openai.base_url, "test-model", store=indexer.store, embedder=indexer.embedder)
+    built = build_assistant_for_llm(
+        settings, fake_openai.base_url, "test-model", store=indexer.store, embedder=indexer.embedder
+    )
     fake_openai.enqueue("Smålands Turism AB föreslogs få 2 000 000 kr [1].")
     answer = built.ask(TOURISM)
     assert answer.answerer == "llm" and "2 000 000" in answer.text
