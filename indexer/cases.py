@@ -323,8 +323,15 @@ def _clean(text: str, limit: int = 1200) -> str | None:
 
 
 def _part_text(chunks: Sequence[Chunk], parts: Collection[str]) -> str | None:
+    """The text of a § part (or a report's), from its heading on: what a chunk holds before it is not the part."""
     picked = [c.text for c in chunks if (c.part or "") in parts]
-    return _clean(_join(picked)) if picked else None
+    if not picked:
+        return None
+    text = _join(picked)
+    heading = re.search(
+        r"^[ \t]*(?:" + "|".join(re.escape(p) for p in parts) + r")[ \t]*:?[ \t]*$", text, re.MULTILINE | re.IGNORECASE
+    )
+    return _clean(text[heading.end() :] if heading else text)
 
 
 def _page_at(chunk: Chunk, pos: int) -> int:
