@@ -282,7 +282,7 @@ def configs_command(
     """Retrieval configurations side by side on the whole gold set (bm25-plain, dense, sparse, hybrid, arkiv,
     llamaindex), with the assistant's answers; in-process over ARKIV_DATA_DIR, or a running server (--url).
 
-    Example: arkiv eval configs --fast --previous evaluation/results/configs/run.json
+    Example: arkiv eval configs --fast --previous evaluation/runs/20261206-040000/run.json
     """
     from evaluation.report import compare as compare_runs
     from evaluation.report import load_run, markdown, write_report
