@@ -55,7 +55,7 @@ class TokenOnlyEmbedder:
         return int(self._e5.token_count(text))
 
 
-def gold_scores(encoder, embedder, workdir: Path) -> dict[str, float]:
+def gold_scores(encoder, embedder, workdir: Path, docs: list[str]) -> dict[str, float]:
     from assistant.query import parse_question
     from assistant.types import Filters, search_filter
     from evaluation.baselines import assistant_filters
@@ -76,11 +76,15 @@ def gold_scores(encoder, embedder, workdir: Path) -> dict[str, float]:
         ocr=None,
         options=IndexOptions(),
     )
-    indexer.run([ROOT / "corpus"])
+    indexer._units = lambda chunk, dense, sparse: ()  # chunks only: the analyzer is what is compared
+    held = {p.name for p in (ROOT / "corpus").glob("*.txt")} if not docs else set(docs)
+    indexer.run([ROOT / "corpus" / d for d in sorted(held)])
     bodies = sorted({e.meta.body for e in indexer.catalog.entries() if e.meta.body})
     recalls, facts = [], []
     for case in load_gold(gold_set="corpus"):
         if case.is_test or not case.answerable or not case.evidence:
+            continue
+        if not all(d in held for d in case.relevant_documents):
             continue
         query = " ".join([t.question for t in case.history] + [case.question])
         parsed = parse_question(query, bodies)
@@ -122,6 +126,8 @@ def main() -> int:
     ap.add_argument("--sets", default="swefaq_sl2_test_pooled,swequad_mc_test")
     ap.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "benchmarks")
     ap.add_argument("--cache", type=Path, default=None, help="folder with compounds.json (compound splits cache)")
+    ap.add_argument("--docs", default="", help="corpus files to index (default: all of corpus/)")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
     args = ap.parse_args()
 
     from indexer.dictionary import get_dictionary
@@ -131,12 +137,18 @@ def main() -> int:
     embedder = TokenOnlyEmbedder()
     sets = [s for s in args.sets.split(",") if s]
     rows = []
+    docs = [d for d in args.docs.split(",") if d]
     for label, flags in VARIANTS.items():
+        if label not in args.variants.split(","):
+            continue
         started = time.perf_counter()
         encoder = SparseEncoder(analyzer=SwedishAnalyzer(dictionary, **flags))
         with tempfile.TemporaryDirectory(prefix="arkiv-ablation-") as tmp:
-            gold = gold_scores(encoder, embedder, Path(tmp))
+            gold = gold_scores(encoder, embedder, Path(tmp), docs)
+            indexer_units = __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units
+            __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units = lambda self, c, d, s: ()
             public = {s: public_ndcg(encoder, embedder, s, args.bench_dir, Path(tmp)) for s in sets}
+            __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units = indexer_units
         rows.append((label, gold, public))
         dictionary.flush()
         _say(f"{label}: {gold} {public} ({time.perf_counter() - started:.0f} s)", flush=True)

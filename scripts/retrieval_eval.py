@@ -35,6 +35,7 @@ def old_retriever_module(rev: str) -> types.ModuleType:
         ["git", "-C", str(ROOT), "show", f"{rev}:assistant/retrieve.py"], capture_output=True, text=True, check=True
     ).stdout
     mod = types.ModuleType("retrieve_before")
+    sys.modules["retrieve_before"] = mod
     exec(compile(source, "retrieve_before.py", "exec"), mod.__dict__)
     return mod
 
