@@ -163,6 +163,7 @@ def run_load(
 ) -> LoadReport:
     """Run the load and return the figures. Only in a process that imported locust before anything else."""
     import gevent
+    import gevent.event
     from locust import FastHttpUser, constant, task
     from locust.env import Environment
 
@@ -249,12 +250,13 @@ def run_load(
     env = Environment(user_classes=[ArkivClient], host=base, stop_timeout=STOP_TIMEOUT)
     runner = env.create_local_runner()
     count = [0]
+    enough = gevent.event.Event()
 
     def on_request(**kwargs: Any) -> None:
         count[0] += 1
-        if count[0] >= max_requests and runner.state not in ("stopping", "stopped"):
+        if count[0] >= max_requests and not enough.is_set():
             logger.warning("load: %d requests reached; stopping early", max_requests)
-            gevent.spawn(runner.quit)
+            enough.set()
 
     env.events.request.add_listener(on_request)  # type: ignore[no-untyped-call]
     memory: dict[str, float] = {}
@@ -269,8 +271,8 @@ def run_load(
         sampler = gevent.spawn(sample)
     started = time.monotonic()
     runner.start(users, spawn_rate=max(users, 1))  # everyone at once: the load starts at full strength
-    gevent.spawn_later(seconds, runner.quit)
-    runner.greenlet.join()
+    enough.wait(timeout=seconds)
+    runner.quit()  # waits for each client's request in flight (stop_timeout)
     elapsed = max(time.monotonic() - started, 1e-9)
     report = LoadReport(host=base, users=users, seconds=elapsed, abort_share=abort_share)
     if pid is not None:
