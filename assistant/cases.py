@@ -17,8 +17,8 @@ from urllib.parse import quote, urlencode
 
 from assistant.serialize import citation_json
 from assistant.types import Answer, Citation, Filters, Hit, Language
-from indexer.cases import CaseEntry, CaseIndex, case_index_path, write_case_index
 from indexer.casenumbers import find_case_numbers
+from indexer.cases import CaseEntry, CaseIndex, case_index_path, write_case_index
 from indexer.schema import payload_to_chunk
 from indexer.swedish.casekinds import KIND_LABELS, is_case_course_question, is_precedent_question, precedent_terms
 from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
@@ -119,7 +119,9 @@ def entry_json(entry: CaseEntry, n: int, language: Language = "sv") -> dict[str,
     }
 
 
-def case_json(index: CaseIndex, case_number: str, groups: Collection[str], language: Language = "sv") -> dict[str, Any] | None:
+def case_json(
+    index: CaseIndex, case_number: str, groups: Collection[str], language: Language = "sv"
+) -> dict[str, Any] | None:
     """{"case_number", "heading", "entries": [...]} in date order, or None when the caller sees no step of it."""
     steps = index.timeline(case_number, groups)
     summary = index.summary(case_number, groups)
@@ -212,7 +214,9 @@ def case_course_answer(
         return None
     index = case_index_for(assistant)
     filters: Filters = plan.filters
-    seen = groups_of(groups if groups is not None else getattr(filters, "visible_groups", None) or filters.access_groups or None)
+    seen = groups_of(
+        groups if groups is not None else getattr(filters, "visible_groups", None) or filters.access_groups or None
+    )
     case = next((index.resolve(c) for c in asked if index.resolve(c)), None)
     if case is None:
         return None
@@ -221,8 +225,13 @@ def case_course_answer(
     w = _WORDS[language]
     if not steps:
         return Answer(
-            question=question, query=plan.query, text=w["none"].format(case=case), status="not_found",
-            filters=filters, language=language, answerer="cases",
+            question=question,
+            query=plan.query,
+            text=w["none"].format(case=case),
+            status="not_found",
+            filters=filters,
+            language=language,
+            answerer="cases",
         )
     summary = index.summary(case, seen)
     about = f" ({summary.heading})" if summary and summary.heading else ""
@@ -243,10 +252,14 @@ def case_course_answer(
 
 
 _PRECEDENT_WORDS = {
-    "sv": {"intro": "Tidigare ärenden i arkivet med beslut eller förslag som liknar frågan ({n}):",
-           "like": "liknande ärendet {case}"},
-    "en": {"intro": "Earlier cases in the archive with decisions or proposals like the question ({n}):",
-           "like": "like case {case}"},
+    "sv": {
+        "intro": "Tidigare ärenden i arkivet med beslut eller förslag som liknar frågan ({n}):",
+        "like": "liknande ärendet {case}",
+    },
+    "en": {
+        "intro": "Earlier cases in the archive with decisions or proposals like the question ({n}):",
+        "like": "like case {case}",
+    },
 }
 MAX_PRECEDENTS = 5
 
@@ -266,7 +279,9 @@ def precedent_answer(
         return None
     index = case_index_for(assistant)
     filters: Filters = plan.filters
-    seen = groups_of(groups if groups is not None else getattr(filters, "visible_groups", None) or filters.access_groups or None)
+    seen = groups_of(
+        groups if groups is not None else getattr(filters, "visible_groups", None) or filters.access_groups or None
+    )
     verb, topic = precedent_terms(question, SWEDISH_STOP_WORDS)
     about = next((index.resolve(c) for c in case_numbers_asked(question, history) if index.resolve(c)), None)
     wanted = _words(" ".join(topic))
@@ -296,22 +311,41 @@ def precedent_answer(
     language: Language = plan.language
     lines = [_PRECEDENT_WORDS[language]["intro"].format(n=len(chosen))]
     for i, e in enumerate(chosen, 1):
-        head = ", ".join(x for x in (e.case_number, e.heading, e.date, e.body, f"§ {e.paragraph}" if e.paragraph else None) if x)
+        head = ", ".join(
+            x for x in (e.case_number, e.heading, e.date, e.body, f"§ {e.paragraph}" if e.paragraph else None) if x
+        )
         lines.append(f"{i}. {head}: {_one_line(e.decision or e.proposal)} [{i}]")
     citations = tuple(entry_citation(e, i) for i, e in enumerate(chosen, 1))
     return Answer(
-        question=question, query=plan.query, text="\n".join(lines), status="answered", citations=citations,
-        hits=tuple(c.hit for c in citations), filters=filters, language=language, answerer="cases",
+        question=question,
+        query=plan.query,
+        text="\n".join(lines),
+        status="answered",
+        citations=citations,
+        hits=tuple(c.hit for c in citations),
+        filters=filters,
+        language=language,
+        answerer="cases",
     )
 
 
 # -- Slack ------------------------------------------------------------------------------------------------------
 
 _SLACK = {
-    "sv": {"title": "Ärende {case}", "none": "Arkivet har inget om ärendet {case} som du kan se.", "open": "Öppna sidan",
-           "timeline": "Hela tidslinjen", "steps": "{n} steg"},
-    "en": {"title": "Case {case}", "none": "The archive holds nothing on case {case} that you can see.",
-           "open": "Open the page", "timeline": "The whole timeline", "steps": "{n} steps"},
+    "sv": {
+        "title": "Ärende {case}",
+        "none": "Arkivet har inget om ärendet {case} som du kan se.",
+        "open": "Öppna sidan",
+        "timeline": "Hela tidslinjen",
+        "steps": "{n} steg",
+    },
+    "en": {
+        "title": "Case {case}",
+        "none": "The archive holds nothing on case {case} that you can see.",
+        "open": "Open the page",
+        "timeline": "The whole timeline",
+        "steps": "{n} steps",
+    },
 }
 
 
@@ -328,21 +362,34 @@ def format_case_blocks(
     base = public_url.rstrip("/")
     title = w["title"].format(case=case_number)
     if not steps:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn_escape(w["none"].format(case=case_number))}}]
+        return [
+            {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn_escape(w["none"].format(case=case_number))}}
+        ]
     heading = next((e.heading for e in steps if e.paragraph and e.heading), None) or steps[0].heading
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     context = [w["steps"].format(n=len(steps))] + ([heading] if heading else [])
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn_escape(" · ".join(context))[:300]}]})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn_escape(" · ".join(context))[:300]}]}
+    )
     for i, e in enumerate(steps, 1):
         where = ", ".join(x for x in (e.body, f"§ {e.paragraph}" if e.paragraph else None) if x)
         date = e.date or ("odaterat" if language == "sv" else "undated")
-        lines = [f"*{date}* · {_mrkdwn_escape(kind_label(e.kind, language))}" + (f" · {_mrkdwn_escape(where)}" if where else "")]
+        lines = [
+            f"*{date}* · {_mrkdwn_escape(kind_label(e.kind, language))}"
+            + (f" · {_mrkdwn_escape(where)}" if where else "")
+        ]
         said = e.decision or e.proposal or e.heading
         if said:
             lines.append(">" + _mrkdwn_escape(_one_line(said, 400)))
         page = "s." if language == "sv" else "p."
         lines.append(f"<{base}{page_url(e, language)}|{_mrkdwn_escape(e.title)}, {page} {e.page}>")
-        blocks.append({"type": "section", "block_id": f"arkiv_case_step_{i}", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"arkiv_case_step_{i}",
+                "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]},
+            }
+        )
     blocks.append(
         {
             "type": "actions",

@@ -24,7 +24,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.casenumbers import case_number_keys, case_number_spans, display_case_numbers, find_case_numbers, normalise_case_number
+from indexer.casenumbers import (
+    case_number_keys,
+    case_number_spans,
+    display_case_numbers,
+    find_case_numbers,
+    normalise_case_number,
+)
 from indexer.schema import Chunk, chunk_to_payload
 from indexer.structure import PAGE_BREAK, find_dates
 from indexer.swedish.casekinds import (
@@ -314,7 +320,10 @@ def _clean(text: str, limit: int = 1200) -> str | None:
     kept = [
         ln
         for ln in lines
-        if ln.strip() and not _HEADING_LINE.fullmatch(ln) and not DECISION_LINE.fullmatch(ln) and not PROPOSAL_LINE.fullmatch(ln)
+        if ln.strip()
+        and not _HEADING_LINE.fullmatch(ln)
+        and not DECISION_LINE.fullmatch(ln)
+        and not PROPOSAL_LINE.fullmatch(ln)
     ]
     out = "\n".join(kept).strip()
     if len(out) > limit:
@@ -398,7 +407,9 @@ def _heading(chunks: Sequence[Chunk], case: str, in_paragraph: bool) -> str | No
     return _row_of(first, case) or parts[-1]
 
 
-def _finnish_steps(chunks: Sequence[Chunk]) -> list[tuple[Chunk, int, str | None, str | None, str | None, str, str | None, str | None]]:
+def _finnish_steps(
+    chunks: Sequence[Chunk],
+) -> list[tuple[Chunk, int, str | None, str | None, str | None, str, str | None, str | None]]:
     """The treatments a Finland-Swedish § writes out, in order: (chunk, position in it, body, date, §, text,
     proposal, decision). Empty when the § has no "Tidigare behandling" steps."""
     joined, starts_at = _join_at([c.text for c in chunks])
@@ -408,8 +419,13 @@ def _finnish_steps(chunks: Sequence[Chunk]) -> list[tuple[Chunk, int, str | None
     # A run of header lines (the "Tidigare behandling" list, then the first treatment's own header) opens
     # one treatment: the run's last line. Each treatment runs to the next one.
     headers = list(STEP_HEADER.finditer(joined))
-    starts = [h for i, h in enumerate(headers) if i + 1 == len(headers) or joined[h.end() : headers[i + 1].start()].strip()]
-    segments = [(h, joined[h.end() : (starts[k + 1].start() if k + 1 < len(starts) else len(joined))]) for k, h in enumerate(starts)]
+    starts = [
+        h for i, h in enumerate(headers) if i + 1 == len(headers) or joined[h.end() : headers[i + 1].start()].strip()
+    ]
+    segments = [
+        (h, joined[h.end() : (starts[k + 1].start() if k + 1 < len(starts) else len(joined))])
+        for k, h in enumerate(starts)
+    ]
     out = []
     for header, seg in segments:
         body = header.group("body")
@@ -474,9 +490,20 @@ def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:
                     decision=decision, proposal=proposal, text=step_text, section=heading, in_paragraph=True
                 )
                 out.append(
-                    _entry(case, chunk, pos, date=date, body=step_body or body, paragraph=number or first.paragraph,
-                           kind=kind, heading=heading, decision=decision, proposal=proposal,
-                           text=_clean(step_text, 1500) or chunk.text, step=k)
+                    _entry(
+                        case,
+                        chunk,
+                        pos,
+                        date=date,
+                        body=step_body or body,
+                        paragraph=number or first.paragraph,
+                        kind=kind,
+                        heading=heading,
+                        decision=decision,
+                        proposal=proposal,
+                        text=_clean(step_text, 1500) or chunk.text,
+                        step=k,
+                    )
                 )
             continue
         decision = _part_text(chunks, {"Beslut"}) if in_paragraph else None
@@ -507,20 +534,33 @@ def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:
         if kind == "tjänsteskrivelse" and not proposal:
             proposal = None
         out.append(
-            _entry(case, cited, 0, date=date, body=body, paragraph=first.paragraph, kind=kind, heading=heading,
-                   decision=decision, proposal=proposal, text=cited.text, step=0, first_page=first.page_start,
-                   last_page=max(c.page_end for c in chunks))
+            _entry(
+                case,
+                cited,
+                0,
+                date=date,
+                body=body,
+                paragraph=first.paragraph,
+                kind=kind,
+                heading=heading,
+                decision=decision,
+                proposal=proposal,
+                text=cited.text,
+                step=0,
+                first_page=first.page_start,
+                last_page=max(c.page_end for c in chunks),
+            )
         )
     # An undated step sorts with the next dated step of its case after it in the document (a § writes its
     # treatments in the order they happened), or else the last one before it, or else the document's date.
-    fixed = []
+    fixed: list[CaseEntry] = []
     by_case: dict[str, list[CaseEntry]] = defaultdict(list)
     for e in sorted(out, key=lambda e: e.position):
         by_case[e.case_number].append(e)
-    for steps in by_case.values():
-        for i, e in enumerate(steps):
-            after = next((x.date for x in steps[i + 1 :] if x.date), None)
-            before = next((x.date for x in reversed(steps[:i]) if x.date), None)
+    for case_steps in by_case.values():
+        for i, e in enumerate(case_steps):
+            after = next((x.date for x in case_steps[i + 1 :] if x.date), None)
+            before = next((x.date for x in reversed(case_steps[:i]) if x.date), None)
             fixed.append(_with_sort(e, e.date or after or before or first_doc_date(doc_chunks)))
     return fixed
 

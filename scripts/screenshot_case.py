@@ -38,7 +38,7 @@ def main() -> None:
                 page.locator("ol.case-timeline").wait_for()
                 out = args.out.with_name(args.out.stem + suffix + args.out.suffix)
                 page.screenshot(path=str(out), full_page=False)
-                print(out)
+                sys.stdout.write(f"{out}\n")
                 context.close()
             browser.close()
     finally:

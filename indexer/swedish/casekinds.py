@@ -87,7 +87,8 @@ PROPOSAL_LINE = re.compile(r"^[ \t]*(?P<who>[A-ZÅÄÖ][^\n:]{1,80}?)s?[ \t]+fö
 DECISION_LINE = re.compile(r"^[ \t]*(?P<who>[A-ZÅÄÖ][^\n:]{1,80}?)s?[ \t]+beslut[ \t]*:[ \t]*$", re.MULTILINE)
 # "Presidium - Nämnd för arbetsmarknad, näringsliv och \nattraktivitet §§ 17-32": who met, in a protocol header.
 _PROTOCOL_HEADER = re.compile(
-    r"(?:^|\n)[ \t]*(?P<body>[A-ZÅÄÖ][^\n§:.]{2,80}(?:\n[ \t]*[^\n§:.\s][^\n§:.]{0,60})?)[ \t]*§§[ \t]*\d+[ \t]*[-–][ \t]*\d+"
+    r"(?:^|\n)[ \t]*(?P<body>[A-ZÅÄÖ][^\n§:.]{2,80}(?:\n[ \t]*[^\n§:.\s][^\n§:.]{0,60})?)"
+    r"[ \t]*§§[ \t]*\d+[ \t]*[-–][ \t]*\d+"
 )
 
 _PROTOCOL_TITLE = re.compile(r"(?:^|\n)[ \t]*PROTOKOLL(?:SUTDRAG)?[ \t]*\n\s*(?P<body>[A-ZÅÄÖ][^\n§:.]{2,80})")

@@ -56,11 +56,34 @@ def _step(case: str, heading: str, decision: str, date: str = "2022-02-10", **kw
     from indexer.cases import CaseEntry
 
     fields: dict[str, Any] = dict(
-        case_number=case, doc_id="kallelse", source="kallelse.txt", title="Kallelse", doc_type="kallelse", page=1,
-        page_end=1, date=date, body="Presidium", paragraph="29", kind="förslag", heading=heading, decision=decision,
-        proposal=None, text=decision, sort_date=date, position=(1, 0),
-        chunk={"doc_id": "kallelse", "ordinal": 1, "text": decision, "page_start": 1, "page_end": 1,
-               "source": "kallelse.txt", "title": "Kallelse", "case_numbers": [case], "paragraph": "29"},
+        case_number=case,
+        doc_id="kallelse",
+        source="kallelse.txt",
+        title="Kallelse",
+        doc_type="kallelse",
+        page=1,
+        page_end=1,
+        date=date,
+        body="Presidium",
+        paragraph="29",
+        kind="förslag",
+        heading=heading,
+        decision=decision,
+        proposal=None,
+        text=decision,
+        sort_date=date,
+        position=(1, 0),
+        chunk={
+            "doc_id": "kallelse",
+            "ordinal": 1,
+            "text": decision,
+            "page_start": 1,
+            "page_end": 1,
+            "source": "kallelse.txt",
+            "title": "Kallelse",
+            "case_numbers": [case],
+            "paragraph": "29",
+        },
     )
     fields.update(kw)
     return CaseEntry(**fields)
@@ -75,8 +98,17 @@ def test_a_precedent_question_lists_earlier_cases_with_their_decisions(tmp_path:
 
     CaseIndex(
         [
-            _step("RJL 2022/258", "Stöttning besöksnäring 2022", "Presidiet föreslår nämnden 1. Bevilja Smålands Turism AB 2 000 000 kr"),
-            _step("RJL 2021/10", "Stöd till besöksnäring 2021", "Nämnden beslutar att bevilja Visit Småland 500 000 kr", "2021-03-01"),
+            _step(
+                "RJL 2022/258",
+                "Stöttning besöksnäring 2022",
+                "Presidiet föreslår nämnden 1. Bevilja Smålands Turism AB 2 000 000 kr",
+            ),
+            _step(
+                "RJL 2021/10",
+                "Stöd till besöksnäring 2021",
+                "Nämnden beslutar att bevilja Visit Småland 500 000 kr",
+                "2021-03-01",
+            ),
             _step("RJL 2021/11", "Stöd till kulturföreningar", "Nämnden beslutar att avslå ansökan", "2021-04-01"),
             _step("RJL 2021/12", "Hemlig", "Nämnden beslutar att bevilja 1 kr", "2021-05-01", access_groups=("hr",)),
         ]
@@ -87,7 +119,9 @@ def test_a_precedent_question_lists_earlier_cases_with_their_decisions(tmp_path:
     answer = case_course_answer(assistant, plan, [("user", "Vad har hänt i ärendet RJL 2022/258?")])
     assert answer is not None and answer.answerer == "cases"
     lines = answer.text.splitlines()[1:]
-    assert len(lines) == 1 and lines[0].startswith("1. RJL 2021/10") and "bevilja Visit Småland 500 000 kr [1]" in lines[0]
+    assert (
+        len(lines) == 1 and lines[0].startswith("1. RJL 2021/10") and "bevilja Visit Småland 500 000 kr [1]" in lines[0]
+    )
     assert answer.citations[0].hit.chunk.case_numbers == ("RJL 2021/10",)
     # without a case in the conversation every granting decision the caller may see is listed, oldest first
     alone = case_course_answer(assistant, plan, [])

@@ -9,7 +9,7 @@ import pytest
 
 from indexer.cases import CASES_FILE, CaseIndex, build_case_index
 from indexer.catalog import Catalog
-from indexer.pipeline import IndexOptions, Indexer
+from indexer.pipeline import Indexer, IndexOptions
 from indexer.sparse import SparseEncoder
 from indexer.store import EdgeStore, Manifest
 from indexer.swedish.casekinds import classify_step, is_case_course_question, is_precedent_question
@@ -197,9 +197,10 @@ def test_kinds_are_read_from_the_text() -> None:
     assert classify_step(text="TJÄNSTESKRIVELSE 1(2)\n2022-02-02 RJL 2022/258", section="Tjänsteskrivelse") == (
         "tjänsteskrivelse"
     )
-    assert classify_step(
-        text="13 Stöd till besöksnäringen", section="Kallelse > Beslutsärenden", doc_type="kallelse"
-    ) == "dagordning"
+    assert (
+        classify_step(text="13 Stöd till besöksnäringen", section="Kallelse > Beslutsärenden", doc_type="kallelse")
+        == "dagordning"
+    )
 
 
 def test_questions_about_a_case_course_are_recognised() -> None:

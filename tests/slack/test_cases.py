@@ -12,10 +12,23 @@ PUBLIC_URL = "https://arkiv.example.se"
 
 def step(date: str | None, kind: str, **kw: Any) -> CaseEntry:
     base: dict[str, Any] = dict(
-        case_number="RJL 2022/258", doc_id="kallelse", source="kallelse.txt", title="Kallelse 2022-02-23",
-        doc_type="kallelse", page=39, page_end=39, date=date, body="Presidium", paragraph=None, kind=kind,
-        heading="Stöttning besöksnäring 2022", decision=None, proposal=None, text="Diarienummer: RJL 2022/258",
-        chunk={}, position=(1, 0),
+        case_number="RJL 2022/258",
+        doc_id="kallelse",
+        source="kallelse.txt",
+        title="Kallelse 2022-02-23",
+        doc_type="kallelse",
+        page=39,
+        page_end=39,
+        date=date,
+        body="Presidium",
+        paragraph=None,
+        kind=kind,
+        heading="Stöttning besöksnäring 2022",
+        decision=None,
+        proposal=None,
+        text="Diarienummer: RJL 2022/258",
+        chunk={},
+        position=(1, 0),
     )
     base.update(kw)
     return CaseEntry(**base)
@@ -23,7 +36,12 @@ def step(date: str | None, kind: str, **kw: Any) -> CaseEntry:
 
 STEPS = [
     step("2022-02-02", "tjänsteskrivelse", page=40, proposal="Nämnden beviljar Smålands Turism AB 2 000 000 kr"),
-    step("2022-02-10", "förslag", paragraph="29", decision="Presidiet föreslår nämnden\n1. Bevilja Smålands Turism AB <2 000 000 kr>"),
+    step(
+        "2022-02-10",
+        "förslag",
+        paragraph="29",
+        decision="Presidiet föreslår nämnden\n1. Bevilja Smålands Turism AB <2 000 000 kr>",
+    ),
 ]
 
 
