@@ -88,11 +88,13 @@ class Retriever:
         if not fused:
             return facts, []
         ids = [h.chunk.chunk_id for h in fused]
-        chunk_scores = {
-            s.chunk.chunk_id: (s.dense, s.sparse)
-            for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="chunk", filt=filt)
-            if s.chunk is not None
-        }
+        chunk_scores: dict[str, tuple[float, float]] = {}
+        stored_terms: dict[str, frozenset[int]] = {}
+        for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="chunk", filt=filt):
+            if s.chunk is not None:
+                chunk_scores[s.chunk.chunk_id] = (s.dense, s.sparse)
+                if s.terms is not None:
+                    stored_terms[s.chunk.chunk_id] = s.terms
         units: dict[str, list[tuple[Unit, float, float]]] = {}
         for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="unit", filt=filt):
             if s.unit is not None:
@@ -108,7 +110,7 @@ class Retriever:
                     dense=dense,
                     sparse=sparse,
                     units=tuple(sorted(units.get(cid, ()), key=lambda u: u[0].ordinal)),
-                    chunk_terms=self._chunk_terms(h.chunk),
+                    chunk_terms=stored_terms.get(cid) or self._chunk_terms(h.chunk),
                     title_terms=self._title_terms(h.chunk),
                 )
             )

@@ -36,7 +36,16 @@ DENSE = "dense"
 SPARSE = "sparse"
 RRF_K = 60
 KEYWORD_FIELDS = (
-    "doc_id", "doc_type", "body", "case_numbers", "paragraph", "access_groups", "source", "kind", "level", "chunk_id",
+    "doc_id",
+    "doc_type",
+    "body",
+    "case_numbers",
+    "paragraph",
+    "access_groups",
+    "source",
+    "kind",
+    "level",
+    "chunk_id",
 )
 INTEGER_FIELDS = ("year", "years", "date_num", "ordinal")
 
@@ -160,6 +169,8 @@ class PointScores:
     unit: Unit | None
     dense: float
     sparse: float
+    terms: frozenset[int] | None = None
+    """The stored sparse vector's term indices (chunks only, where the engine returned them)."""
 
 
 class Store(Protocol):
@@ -258,9 +269,13 @@ def _level_conditions(level: Level | None, chunk_ids: Sequence[str] | None = Non
 
 
 def _merge_scores(
-    level: Level, dense_hits: list[tuple[dict[str, Any], float]], sparse_hits: list[tuple[dict[str, Any], float]]
+    level: Level,
+    dense_hits: list[tuple[dict[str, Any], float]],
+    sparse_hits: list[tuple[dict[str, Any], float]],
+    terms: dict[str, frozenset[int]] | None = None,
 ) -> list[PointScores]:
     """Dense and sparse results of the same points as one list; a point the sparse side missed scores 0 there."""
+
     def key(p: dict[str, Any]) -> tuple[str, int]:
         return (p["chunk_id"], int(p.get("unit_ordinal", -1)))
 
@@ -282,9 +297,20 @@ def _merge_scores(
                 unit=payload_to_unit(p) if level == "unit" else None,
                 dense=dense.get(k, 0.0),
                 sparse=sparse.get(k, 0.0),
+                terms=(terms or {}).get(p["chunk_id"]) if level == "chunk" else None,
             )
         )
     return out
+
+
+def _sparse_terms(vector: Any) -> frozenset[int] | None:
+    """The indices of a returned point's stored sparse vector, whichever shape the engine gives it in."""
+    if isinstance(vector, dict):
+        v = vector.get(SPARSE)
+        indices = getattr(v, "indices", None)
+        if indices is not None:
+            return frozenset(int(i) for i in indices)
+    return None
 
 
 def _states(payloads: Iterator[dict[str, Any]]) -> dict[str, DocumentState]:
@@ -445,7 +471,9 @@ class EdgeStore:
                 filter=f,
                 with_payload=True,
             )
-        return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)]
+        return [
+            ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)
+        ]
 
     def score(
         self,
@@ -468,11 +496,19 @@ class EdgeStore:
             if sparse is not None and sparse.indices
             else None,
         ]
+        terms: dict[str, frozenset[int]] = {}
         for i, query in enumerate(queries):
             if query is not None:
-                request = q.QueryRequest(limit=limit, query=query, filter=f, with_payload=True)
-                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in self._shard.query(request)]
-        return _merge_scores(level, sides[0], sides[1])
+                want = [SPARSE] if (i == 0 and level == "chunk") else None
+                request = q.QueryRequest(limit=limit, query=query, filter=f, with_payload=True, with_vector=want)
+                points = self._shard.query(request)
+                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in points]
+                if want:
+                    for p in points:
+                        t = _sparse_terms(p.vector)
+                        if t is not None:
+                            terms[str((p.payload or {}).get("chunk_id"))] = t
+        return _merge_scores(level, sides[0], sides[1], terms)
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []
@@ -659,17 +695,29 @@ class ClientStore:
         limit = len(chunk_ids) if level == "chunk" else 10_000
         requests = []
         if dense is not None:
-            dq = m.QueryRequest(query=list(dense), using=DENSE, filter=f, limit=limit, with_payload=True)
+            dq = m.QueryRequest(
+                query=list(dense),
+                using=DENSE,
+                filter=f,
+                limit=limit,
+                with_payload=True,
+                with_vector=[SPARSE] if level == "chunk" else False,
+            )
             requests.append((0, dq))
         if sparse is not None and sparse.indices:
             vec = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
             requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=True)))
         sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
+        terms: dict[str, frozenset[int]] = {}
         if requests:
             results = self._client.query_batch_points(self._collection, requests=[r for _, r in requests])
             for (i, _), res in zip(requests, results, strict=True):
                 sides[i] = [(dict(p.payload or {}), float(p.score)) for p in res.points]
-        return _merge_scores(level, sides[0], sides[1])
+                for p in res.points if i == 0 and level == "chunk" else ():
+                    t = _sparse_terms(p.vector)
+                    if t is not None:
+                        terms[str((p.payload or {}).get("chunk_id"))] = t
+        return _merge_scores(level, sides[0], sides[1], terms)
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []

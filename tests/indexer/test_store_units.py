@@ -127,3 +127,9 @@ def test_indexing_stores_every_chunks_units_with_their_own_vectors(tmp_path: Pat
         assert by_chunk[c.chunk_id] == [u.text for u in split_units(c)]
         for u in split_units(c):
             assert u.text in c.text
+
+
+def test_chunk_scores_carry_the_stored_sparse_terms(store: EdgeStore | ClientStore) -> None:
+    q = "överskott tkr"
+    scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"])
+    assert scores[0].terms == frozenset(sparse_of(OTHER[2]).indices)
