@@ -220,7 +220,7 @@ def test_an_empty_mention_gets_help_instead_of_a_search(slack_client: Any, fake_
 
 
 class BrokenAssistant:
-    def ask(self, question: str, history: Any = (), filters: Any = None) -> Any:
+    def ask(self, question: str, history: Any = (), filters: Any = None, principal: Any = None) -> Any:
         raise RuntimeError("the store went away")
 
 
