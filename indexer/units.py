@@ -47,6 +47,7 @@ def split_units(chunk: Chunk) -> list[Unit]:
     text = chunk.text
     if not text.strip():
         return []
+    raw: list[tuple[int, int, UnitKind]]
     if chunk.kind == "table_row":
         raw = [(s, e, "table_row") for s, e in _line_spans(text)]
     else:
