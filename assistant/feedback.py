@@ -13,9 +13,9 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 logger = logging.getLogger(__name__)

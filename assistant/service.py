@@ -13,8 +13,8 @@ from typing import Any
 
 from assistant.access import ANONYMOUS, Principal
 from assistant.answerers import Answerer
-from assistant.errors import BadRequest, LLMUnavailable
 from assistant.compose import Composer, Composition
+from assistant.errors import BadRequest, LLMUnavailable
 from assistant.qtype import detect_language, question_type
 from assistant.query import ParsedQuestion, carried_filters, is_follow_up, parse_question, rewrite_follow_up
 from assistant.retrieve import Reranker, Retriever
@@ -219,9 +219,7 @@ class Assistant:
             answerer = self.extractive
             pieces = [composition.text]
         draft = "".join(pieces).strip()
-        verified = verify(
-            draft, hits, embed=self.embedder.embed_query, embed_passages=self.embedder.embed_documents
-        )
+        verified = verify(draft, hits, embed=self.embedder.embed_query, embed_passages=self.embedder.embed_documents)
         if not draft or not verified.citations:
             answer = self._not_found(plan, applied, hits)
             yield "text", answer.text
@@ -301,13 +299,27 @@ def validate_question(question: str) -> str:
 
 _LABELS = {
     "sv": {
-        "year_from": "från år", "year_to": "till år", "date_from": "från", "date_to": "till", "body": "organ",
-        "doc_type": "dokumenttyp", "case_number": "diarienummer", "paragraph": "§", "document": "dokument",
+        "year_from": "från år",
+        "year_to": "till år",
+        "date_from": "från",
+        "date_to": "till",
+        "body": "organ",
+        "doc_type": "dokumenttyp",
+        "case_number": "diarienummer",
+        "paragraph": "§",
+        "document": "dokument",
         "access_groups": "behörighet",
     },
     "en": {
-        "year_from": "from year", "year_to": "to year", "date_from": "from", "date_to": "to", "body": "body",
-        "doc_type": "document type", "case_number": "case number", "paragraph": "§", "document": "document",
+        "year_from": "from year",
+        "year_to": "to year",
+        "date_from": "from",
+        "date_to": "to",
+        "body": "body",
+        "doc_type": "document type",
+        "case_number": "case number",
+        "paragraph": "§",
+        "document": "document",
         "access_groups": "access",
     },
 }
@@ -329,7 +341,9 @@ def _sentences_for_stream(text: str) -> Iterator[str]:
         yield part + (" " if i < len(parts) - 1 else "")
 
 
-def build_assistant(settings: AssistantSettings, *, store: Store | None = None, embedder: Embedder | None = None) -> Assistant:
+def build_assistant(
+    settings: AssistantSettings, *, store: Store | None = None, embedder: Embedder | None = None
+) -> Assistant:
     """The Assistant the settings describe, over an existing index."""
     embedder = embedder or make_embedder(settings)
     if store is None:

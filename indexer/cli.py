@@ -62,11 +62,10 @@ def build_indexer(settings: Any) -> Any:
     from indexer.catalog import Catalog
     from indexer.embed import make_embedder
     from indexer.ocr import make_ocr
-    from indexer.pipeline import IndexOptions, Indexer
+    from indexer.pipeline import Indexer, IndexOptions
+    from indexer.rebuild import finish_switch
     from indexer.sparse import SparseEncoder
     from indexer.store import Manifest, make_store
-
-    from indexer.rebuild import finish_switch
 
     if not settings.qdrant_url:
         finish_switch(settings.data_dir)  # a rebuild's switch that was cut short is completed first

@@ -7,8 +7,8 @@ import math
 import re
 import socket
 from collections.abc import Iterator, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 

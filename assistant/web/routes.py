@@ -22,8 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from assistant.access import Principal, principal_from_headers
-from assistant.errors import AssistantError
 from assistant.audit import AuditLog
+from assistant.errors import AssistantError
 from assistant.serialize import answer_json, citation_json, hit_json
 from assistant.service import Assistant, validate_question
 from assistant.types import Answer, Filters
@@ -136,9 +136,7 @@ async def search(body: SearchRequest, request: Request) -> dict[str, Any]:
     assistant = get_assistant(request)
     hits = await run_work(request, assistant.search, body.query, body.k, _filters(body.filters), principal)
     shown = hits[: body.k]
-    get_audit(request).record(
-        principal, "search", documents=[h.chunk.doc_id for h in shown], question=body.query
-    )
+    get_audit(request).record(principal, "search", documents=[h.chunk.doc_id for h in shown], question=body.query)
     return {"hits": [hit_json(h) for h in shown]}
 
 
@@ -244,7 +242,9 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         try:
             async for kind, data in stream:
                 if kind == "answer":
-                    audit.record(principal, "stream", documents=_shown(data), question=body.question, status=data.status)
+                    audit.record(
+                        principal, "stream", documents=_shown(data), question=body.question, status=data.status
+                    )
                     yield _sse("citations", [citation_json(c) for c in data.citations])
                     yield _sse("done", public_answer_json(data))
                 elif kind == "text":

@@ -39,9 +39,17 @@ def test_search_contract(client: TestClient) -> None:
     body = client.post("/api/search", json={"query": "Smålands Turism marknadsföring", "k": 3}).json()
     assert 1 <= len(body["hits"]) <= 3
     hit = body["hits"][0]
-    assert {"rank", "score", "text", "document", "page_start", "page_end", "section", "paragraph", "case_numbers"} <= set(
-        hit
-    )
+    assert {
+        "rank",
+        "score",
+        "text",
+        "document",
+        "page_start",
+        "page_end",
+        "section",
+        "paragraph",
+        "case_numbers",
+    } <= set(hit)
     assert {"id", "title", "source", "type", "date"} <= set(hit["document"])
     assert hit["rank"] == 1 and isinstance(hit["score"], float) and isinstance(hit["case_numbers"], list)
     assert hit["document"]["source"].endswith(".txt")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.catalog import Catalog
-from indexer.pipeline import IndexOptions, Indexer
+from indexer.pipeline import Indexer, IndexOptions
 from indexer.sparse import SparseEncoder
 from indexer.store import EdgeStore, Manifest, SearchFilter
 from tests.conftest import ROOT, FakeEmbedder
@@ -106,9 +106,7 @@ def test_protocol_chunks_carry_paragraph_case_number_and_date(tmp_path: Path, sp
     corpus = make_corpus(tmp_path)
     indexer = make_indexer(tmp_path / "data", CountingEmbedder(), sparse)
     indexer.run([corpus])
-    [decision] = [
-        c for c in indexer.store.scroll(SearchFilter(case_numbers=("2022/258",))) if "500 000" in c.text
-    ]
+    [decision] = [c for c in indexer.store.scroll(SearchFilter(case_numbers=("2022/258",))) if "500 000" in c.text]
     indexer.store.close()
     assert decision.paragraph == "29"
     assert "RJL 2022/258" in decision.case_numbers
@@ -117,7 +115,9 @@ def test_protocol_chunks_carry_paragraph_case_number_and_date(tmp_path: Path, sp
     assert decision.page_start == 1
 
 
-def test_unchanged_corpus_embeds_nothing_changed_and_removed_files_follow(tmp_path: Path, sparse: SparseEncoder) -> None:
+def test_unchanged_corpus_embeds_nothing_changed_and_removed_files_follow(
+    tmp_path: Path, sparse: SparseEncoder
+) -> None:
     corpus = make_corpus(tmp_path)
     data = tmp_path / "data"
     first = CountingEmbedder()
@@ -164,7 +164,9 @@ KILLABLE = textwrap.dedent(
 )
 
 
-def test_run_killed_midway_is_rerun_to_a_complete_index_without_duplicates(tmp_path: Path, sparse: SparseEncoder) -> None:
+def test_run_killed_midway_is_rerun_to_a_complete_index_without_duplicates(
+    tmp_path: Path, sparse: SparseEncoder
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i in range(6):

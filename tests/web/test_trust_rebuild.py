@@ -112,7 +112,9 @@ def test_a_switch_cut_short_is_finished_by_the_next_run(env: dict[str, Any]) -> 
     staged.run([corpus])
     staged.store.close()
     # killed after the journal and the store's move, before the catalog's
-    (data / JOURNAL).write_text(json.dumps({"stage": str(stage), "retired": str(data / ".retired-1"), "collection": "arkiv"}))
+    (data / JOURNAL).write_text(
+        json.dumps({"stage": str(stage), "retired": str(data / ".retired-1"), "collection": "arkiv"})
+    )
     (data / ".retired-1" / "qdrant").mkdir(parents=True)
     (data / "qdrant" / "arkiv").rename(data / ".retired-1" / "qdrant" / "arkiv")
     (stage / "qdrant" / "arkiv").rename(data / "qdrant" / "arkiv")

@@ -97,7 +97,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, int, SlowAssistant]]:
     fake = SlowAssistant(tmp_path / "catalog")
     settings = AssistantSettings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, fake), host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, fake), host="127.0.0.1", port=port, log_level="warning")
+    )  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -135,7 +137,9 @@ def test_an_aborted_stream_stops_its_answer_and_holds_nothing(served: tuple[str,
     host, port, fake = served
     for _ in range(4):  # clients that give up after the first event
         c = http.client.HTTPConnection(host, port, timeout=10)
-        c.request("POST", "/api/ask/stream", json.dumps({"question": "Vad beslutades?"}), {"Content-Type": "application/json"})
+        c.request(
+            "POST", "/api/ask/stream", json.dumps({"question": "Vad beslutades?"}), {"Content-Type": "application/json"}
+        )
         response = c.getresponse()
         assert response.status == 200
         response.read(20)
