@@ -105,6 +105,7 @@ def test_training_is_reproducible_from_data_and_seed(monkeypatch: pytest.MonkeyP
 
 
 @needs_swequad
+@pytest.mark.slow
 def test_swequad_mc_dev_answers_hold_the_span_at_a_short_length() -> None:
     """Pinned floor (issue 12 target: >= 0.85 at a median <= 250 characters), the texts handed over, no vectors."""
     from assistant.train import swequad_scores

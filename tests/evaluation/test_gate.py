@@ -20,6 +20,10 @@ from click.testing import CliRunner
 from evaluation.metrics import applicable_mean
 from tests.conftest import CORPUS
 
+pytestmark = pytest.mark.slow
+"""Slow for now: the gate indexes all of corpus/ with answer units, longer than the default run can afford,
+and its floors (carried over) are not yet re-measured for the learned answer path."""
+
 FLOORS = {
     "current recall@5": 0.60,
     "current key facts": 0.40,
