@@ -69,7 +69,7 @@ def make_llm(settings: AssistantSettings) -> LLM | None:
         raise ConfigurationError("ARKIV_LLM_MODEL must name the model when ARKIV_LLM_BASE_URL is set")
     api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "unused"
     try:
-        return OpenAILike(
+        llm: LLM = OpenAILike(
             model=settings.llm_model,
             api_base=settings.llm_base_url,
             api_key=api_key,
@@ -81,6 +81,7 @@ def make_llm(settings: AssistantSettings) -> LLM | None:
         )
     except ValueError as ex:
         raise ConfigurationError(f"cannot use LLM {settings.llm_model!r} at {settings.llm_base_url}: {ex}") from ex
+    return llm
 
 
 class LLMAnswerer:

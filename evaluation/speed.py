@@ -152,7 +152,7 @@ def phase_arkiv(corpus: str, data_dir: str, unit_dense: bool, record: str | None
     store.open(Manifest(embedder.model_id, embedder.dimension))
     recording = _Recording(store)
     indexer = Indexer(
-        store=recording,  # type: ignore[arg-type]
+        store=recording,
         embedder=embedder,
         sparse=SparseEncoder(cache_dir=settings.cache_dir),
         catalog=Catalog(settings.data_dir / "catalog"),
@@ -219,7 +219,7 @@ def _perturbed(vector: Any, rng: Any, sigma: float) -> list[float]:
 
     v = np.asarray(vector, dtype=np.float32)
     v = v + rng.normal(0.0, sigma, size=v.shape).astype(np.float32)
-    return (v / (np.linalg.norm(v) or 1.0)).tolist()
+    return [float(x) for x in v / (np.linalg.norm(v) or 1.0)]
 
 
 def phase_synthetic_build(record: str, data_dir: str, n_chunks: int, seed: int, sigma: float) -> dict[str, Any]:

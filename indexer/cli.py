@@ -88,7 +88,7 @@ def _progress(items: Iterable[tuple[Path, Path]], total: int) -> Iterable[tuple[
         length=total,
         label="Indexerar",
         item_show_func=lambda item: item[0].name if item else "",
-        file=click.get_text_stream("stderr"),
+        file=click.get_text_stream("stderr"),  # type: ignore[operator]
     ) as bar:
         yield from bar
 

@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/ruff check .                                   # lint
+.venv/bin/mypy --strict indexer assistant evaluation      # types
 exec .venv/bin/python -m pytest "$@"

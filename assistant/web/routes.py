@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
@@ -204,7 +204,8 @@ class WorkerStream:
         except BaseException as ex:  # noqa: BLE001 - handed to the consumer, which raises it
             put(ex)
         finally:
-            gen.close()
+            if isinstance(gen, Generator):
+                gen.close()
             put(_DONE)
 
     def __aiter__(self) -> WorkerStream:
