@@ -18,6 +18,7 @@ the answer. An output with the marker and without any [n] citation is "" (from `
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import time
@@ -133,6 +134,7 @@ class LLMAnswerer:
         received = yielded = 0
         started = time.perf_counter()
         responses: Any = None
+        finished = False
         try:
             try:
                 responses = iter(self.llm.stream_chat(messages, **_limit(self.max_tokens)))
@@ -142,6 +144,7 @@ class LLMAnswerer:
                 try:
                     response = next(responses)
                 except StopIteration:
+                    finished = True
                     break
                 except Exception as ex:
                     raise _unavailable(self.llm, "stream", ex, yielded) from ex
@@ -155,6 +158,11 @@ class LLMAnswerer:
             close = getattr(responses, "close", None)
             if close is not None:
                 close()
+            if not finished:
+                # Stopped early, the client library's own stream object is left to the garbage collector, whose
+                # finaliser closes the HTTP response under the connection pool's lock: run at the wrong moment
+                # (inside the next request, which holds that lock) it deadlocks. Collect now, while none is held.
+                gc.collect()
         if not received:
             raise _unavailable(self.llm, "stream", None, yielded, "the reply was empty")
         tail = answer_filter.finish()
