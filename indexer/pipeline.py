@@ -72,9 +72,8 @@ class IndexOptions:
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     min_text_quality: float = 0.8
-    unit_dense: bool = False
-    """Embed answer units on their own (about doubles embedding time). Off by default: units share their chunk's
-    vector, as the shipped reranker and selector were trained and measured."""
+    unit_dense: bool = True
+    """Embed answer units on their own (about doubles embedding time); off: units share their chunk's vector."""
 
     def fingerprint(self) -> str:
         return (
