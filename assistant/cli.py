@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -106,15 +109,24 @@ def train() -> None:
     "--archive/--no-archive",
     default=True,
     show_default=True,
-    help="Add the gold set's training split and SweFAQ negatives over ARKIV_CORPUS_DIR's chunks.",
+    help="Add the gold set's training split and SweFAQ negatives over ARKIV_CORPUS_DIR.",
+)
+@click.option(
+    "--hits",
+    type=click.Choice(["index", "lexical"]),
+    default="index",
+    show_default=True,
+    help="Passages of the archive's questions: what the assistant retrieves from the index under ARKIV_DATA_DIR "
+    "(run `arkiv index` first; what the not-found gate meets when serving), or a lexical search over the chunks.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Where to write the model (default: the package's)."
 )
-def train_selector(seed: int, dense: bool, archive: bool, out: str | None) -> None:
-    """Train the answer selector and its not-found calibration from SweQUAD-MC and the gold set's training split.
+def train_selector(seed: int, dense: bool, archive: bool, hits: str, out: str | None) -> None:
+    """Train the answer selector, its not-found gate and calibration from SweQUAD-MC and the gold set's training
+    split.
 
-    Example: arkiv train selector --seed 13
+    Example: arkiv index && arkiv train selector --seed 13
     """
     from pathlib import Path
 
@@ -131,10 +143,14 @@ def train_selector(seed: int, dense: bool, archive: bool, out: str | None) -> No
         cache = EmbeddingCache(settings.cache_dir / "selector" / "units.npz", embedder.model_id)
     examples: list[object] = []
     if archive and settings.corpus_dir.exists():
-        from assistant.selector_data import load_archive_examples
+        from assistant.selector_data import lexical_search, load_archive_examples
 
-        counter = embedder or make_embedder(settings)
-        examples = list(load_archive_examples(settings.corpus_dir, counter.count_tokens, "train"))
+        if hits == "index":
+            with _assistant_search(settings) as search:
+                examples = list(load_archive_examples(search, "train"))
+        else:
+            counter = embedder or make_embedder(settings)
+            examples = list(load_archive_examples(lexical_search(settings.corpus_dir, counter.count_tokens), "train"))
     selector, report = train_model(cache, seed=seed, embed=embedder, archive=examples)
     path = Path(out) if out else model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +158,20 @@ def train_selector(seed: int, dense: bool, archive: bool, out: str | None) -> No
     for key, value in sorted(report.items()):
         click.echo(f"{key}: {value:.4f}")
     click.echo(f"wrote {path}")
+
+
+@contextmanager
+def _assistant_search(settings: Any) -> Iterator[Callable[[str], list[Any]]]:
+    """The passages the assistant gives its answerer for a question, from the index under ARKIV_DATA_DIR."""
+    from assistant.service import build_assistant
+
+    assistant = build_assistant(settings)
+    try:
+        if assistant.store.count() == 0:
+            raise click.ClickException("the index is empty: run `arkiv index` first (or --hits lexical)")
+        yield lambda question: assistant.retrieve(assistant.plan(question))[0]
+    finally:
+        assistant.store.close()
 
 
 # --- `arkiv train reranker` (retrieval): the command lives in assistant/rerank_train.py ---

@@ -214,7 +214,7 @@ class Composer:
         hit = text_hit(text)
         cands = candidates_from_text(text, dense)
         q = Question.of(question, english=detect_language(question) == "en")
-        return self.compose(question, [hit], detect_language(question), ranking=self.selector.rank(q, cands))
+        return self.compose(question, [hit], detect_language(question), ranking=self.selector.rank(q, cands, [text]))
 
     def compose(
         self, question: str, hits: Sequence[Hit], language: Language = "sv", *, ranking: Ranking | None = None

@@ -24,8 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answerable import GATE_FEATURES, gate_features
 from assistant.qtype import QuestionType, question_type, swedish_equivalents
 from assistant.types import Hit
+from indexer.swedish.amounts import has_amount
+from indexer.swedish.frequency import asks_frequency, has_frequency
 from indexer.swedish.lemmas import lemmatize
 from indexer.units import split_units
 
@@ -70,14 +73,13 @@ FEATURES: tuple[str, ...] = (
     "neighbour",
     "fit_decision",
     "fit_list",
+    "fit_frequency",
 )
 DENSE_FEATURES = ("dense", "dense_gap", "dense_rank")
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d \u00a0\u202f]*(?:[.,]\d+)?")
-_AMOUNT = re.compile(
-    r"\d[\d \u00a0\u202f.,]*\s*(?:kr|kronor|tkr|mkr|msek|miljon|miljoner|mnkr|sek|%|procent|euro)\b", re.I
-)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _MONTHS = (
     "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december|"
     "january|february|march|may|june|july|august|october"
@@ -174,6 +176,8 @@ class Question:
     numbers: frozenset[str]
     qtype: QuestionType
     asks_case: bool
+    english: bool = False
+    asks_frequency: bool = False
 
     @classmethod
     def of(cls, text: str, english: bool = False) -> Question:
@@ -187,6 +191,8 @@ class Question:
             numbers=frozenset(n for n in numbers(text) if len(n) >= 1),
             qtype=question_type(text),
             asks_case=bool(_CASE_QUESTION.search(text)),
+            english=english,
+            asks_frequency=asks_frequency(text),
         )
 
 
@@ -244,12 +250,13 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         out[i, col["passage_coverage"]] = sum(1 for q in qset if q in ps) / max(1, len(qset))
         unit_numbers = numbers(text)
         has_number = bool(unit_numbers)
-        has_amount = bool(_AMOUNT.search(text))
+        amount = has_amount(text)
+        count = any(not _YEAR.fullmatch(n) for n in unit_numbers)
         has_date = bool(_DATE.search(text))
         out[i, col["has_number"]] = float(has_number)
         qt = question.qtype
         out[i, col["fit_amount"]] = float(
-            qt in (QuestionType.AMOUNT, QuestionType.COUNT) and (has_amount or has_number)
+            (qt is QuestionType.AMOUNT and amount) or (qt is QuestionType.COUNT and (amount or count))
         )
         out[i, col["fit_date"]] = float(qt is QuestionType.DATE and has_date)
         out[i, col["fit_who"]] = float(qt is QuestionType.WHO and bool(_NAME.search(text) or _ROLE.search(text)))
@@ -273,12 +280,21 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         out[i, col["fit_list"]] = float(
             qt is QuestionType.LIST and c.kind in ("list_item", "decision_item", "table_row")
         )
+        out[i, col["fit_frequency"]] = float(question.asks_frequency and has_frequency(text))
     dense = np.array([c.dense if c.dense is not None else 0.0 for c in cands])
     if any(c.dense is not None for c in cands):
         out[:, col["dense"]] = dense
         out[:, col["dense_gap"]] = dense - dense.max()
         out[:, col["dense_rank"]] = _recip_rank(dense)
     return out
+
+
+def question_gate_features(
+    question: Question, cands: Sequence[Candidate], x: np.ndarray, margins: np.ndarray, passages: Sequence[str]
+) -> np.ndarray:
+    """The gate's features (assistant/answerable.py) for a question with candidate features `x` and margins."""
+    units = [(c.text, c.hit_index) for c in cands]
+    return gate_features(question.text, question.english, len(question.lemmas), x, margins, FEATURES, passages, units)
 
 
 def _recip_rank(values: np.ndarray) -> np.ndarray:
@@ -367,9 +383,11 @@ class LinearModel:
     """(a, b): P(best unit answers) = 1 / (1 + exp(-(a * margin + b))), fitted on cross-validated margins."""
     threshold: float = 0.5
     """Least calibrated probability for an answer, chosen by cross-validation (assistant/calibrate.py)."""
+    space: tuple[str, ...] = FEATURES
+    """The names of the columns of the feature matrices it scores (`FEATURES`, or the gate's `GATE_FEATURES`)."""
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        idx = [FEATURES.index(f) for f in self.features]
+        idx = [self.space.index(f) for f in self.features]
         z = (x[:, idx] - self.mean) / self.scale
         return np.asarray(z @ self.coef + self.intercept)
 
@@ -389,7 +407,7 @@ class LinearModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LinearModel:
+    def from_dict(cls, d: dict[str, Any], space: tuple[str, ...] = FEATURES) -> LinearModel:
         return cls(
             tuple(d["features"]),
             np.array(d["mean"]),
@@ -398,6 +416,7 @@ class LinearModel:
             float(d["intercept"]),
             (float(d["platt"][0]), float(d["platt"][1])),
             float(d["threshold"]),
+            space,
         )
 
 
@@ -407,16 +426,25 @@ class Ranking:
 
     scored: list[Scored]
     model: LinearModel
+    gate: LinearModel | None = None
+    gate_margin: float = 0.0
+    """The gate's log-odds that what was found answers the question (assistant/answerable.py)."""
 
     @property
     def probability(self) -> float:
-        """Calibrated probability that the best unit answers the question (0 without candidates)."""
-        return self.model.probability(self.scored[0].score) if self.scored else 0.0
+        """Calibrated probability that the archive answers: the gate's, or else the best unit's (0 without
+        candidates)."""
+        if not self.scored:
+            return 0.0
+        if self.gate is not None:
+            return self.gate.probability(self.gate_margin)
+        return self.model.probability(self.scored[0].score)
 
     @property
     def answers(self) -> bool:
-        """Whether the best unit clears the learned not-found threshold."""
-        return bool(self.scored) and self.probability >= self.model.threshold
+        """Whether the probability clears the learned not-found threshold."""
+        threshold = self.gate.threshold if self.gate is not None else self.model.threshold
+        return bool(self.scored) and self.probability >= threshold
 
 
 @dataclass(frozen=True)
@@ -428,15 +456,24 @@ class Selector:
     compose: dict[str, float]
     """Composition parameters chosen on the training data (see assistant/compose.py)."""
     meta: dict[str, Any]
+    gate: LinearModel | None = None
+    """Whether what was found answers at all (assistant/answerable.py), over the lexical model's margins."""
 
     def rank(self, question: Question, cands: Sequence[Candidate], passages: Sequence[str] = ()) -> Ranking:
         use_dense = bool(cands) and all(c.dense is not None for c in cands)
         model = self.dense_model if use_dense else self.plain_model
         if not cands:
-            return Ranking([], model)
-        margins = model.margin(featurize(question, cands, passages))
+            return Ranking([], model, self.gate, -10.0)
+        x = featurize(question, cands, passages)
+        margins = model.margin(x)
         order = np.argsort(-margins, kind="stable")
-        return Ranking([Scored(cands[i], float(margins[i])) for i in order], model)
+        gate_margin = 0.0
+        if self.gate is not None:
+            plain = margins if model is self.plain_model else self.plain_model.margin(x)
+            gate_margin = float(
+                self.gate.margin(question_gate_features(question, cands, x, plain, passages)[None, :])[0]
+            )
+        return Ranking([Scored(cands[i], float(margins[i])) for i in order], model, self.gate, gate_margin)
 
     def score(self, question: Question, cands: Sequence[Candidate], passages: Sequence[str] = ()) -> list[Scored]:
         """The candidates, best first, each with its margin."""
@@ -451,6 +488,8 @@ class Selector:
             "compose": {k: round(v, 6) for k, v in self.compose.items()},
             "meta": self.meta,
         }
+        if self.gate is not None:
+            data["gate"] = self.gate.to_dict()
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -461,6 +500,7 @@ class Selector:
             LinearModel.from_dict(d["plain_model"]),
             {k: float(v) for k, v in d["compose"].items()},
             d.get("meta", {}),
+            LinearModel.from_dict(d["gate"], GATE_FEATURES) if "gate" in d else None,
         )
 
 

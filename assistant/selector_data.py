@@ -137,7 +137,7 @@ ARCHIVE_HITS = 6
 
 @dataclass
 class ArchiveExample:
-    """A question over passages of the archive: the hits a lexical search returns, ranked."""
+    """A question over passages of the archive: the hits a search returns, ranked."""
 
     qid: str
     group: str
@@ -198,37 +198,37 @@ def lexical_hits(
     return [Hit(chunks[i], 1.0 / (r + 1), r + 1) for r, i in enumerate(order) if scores[i] > 0]
 
 
-def load_archive_examples(
-    corpus_dir: Path, count_tokens: Callable[[str], int], split: str = "train"
-) -> list[ArchiveExample]:
-    """The gold set's `split` cases over corpus/ (evidence quotes mark the answering units; unanswerable cases
-    and SweFAQ questions the archive does not answer are negatives), each over its lexical top hits."""
-    import yaml
+Search = Callable[[str], list[Hit]]
+"""A question's passages, best first: the assistant's own retrieval, or `lexical_search` without an index."""
 
+
+def lexical_search(corpus_dir: Path, count_tokens: Callable[[str], int]) -> Search:
+    """Search by rarity-weighted shared lemmas over the chunks the indexer makes of `corpus_dir` (no index)."""
     from assistant.select import _unit_lemmas
 
     chunks = corpus_chunks(corpus_dir, count_tokens)
     lemma_sets = [_unit_lemmas(c.embed_text) for c in chunks]
+    return lambda question: lexical_hits(question, chunks, lemma_sets)
+
+
+def load_archive_examples(search: Search, split: str = "train") -> list[ArchiveExample]:
+    """The gold set's `split` cases over corpus/ (evidence quotes mark the answering units; unanswerable cases
+    and SweFAQ questions the archive does not answer are negatives), each over the passages `search` finds."""
+    import yaml
+
     out: list[ArchiveExample] = []
     cases = yaml.safe_load(GOLD_FILE.read_text(encoding="utf-8"))["cases"]
-    by_id = {c["id"]: c for c in cases}
     for case in cases:
         if case.get("split") != split or case.get("follow_up_of"):
             continue
         quotes = [str(e["quote"]) for e in case.get("evidence") or []]
-        hits = lexical_hits(str(case["question"]), chunks, lemma_sets)
         group = str(case.get("group") or (case.get("evidence") or [{}])[0].get("document") or case["id"])
+        question = str(case["question"])
         out.append(
             ArchiveExample(
-                str(case["id"]),
-                "gold:" + group,
-                str(case["question"]),
-                hits,
-                quotes,
-                bool(case.get("answerable", True)),
+                str(case["id"]), "gold:" + group, question, search(question), quotes, bool(case.get("answerable", True))
             )
         )
-    del by_id
     if NEGATIVES_FILE.exists():
         spec = yaml.safe_load(NEGATIVES_FILE.read_text(encoding="utf-8"))
         for entry in spec.get("negatives", []):
@@ -242,8 +242,8 @@ def load_archive_examples(
                 row = json.loads(line)
                 if str(row["_id"]) in dropped:
                     continue
-                hits = lexical_hits(str(row["text"]), chunks, lemma_sets)
+                text = str(row["text"])
                 out.append(
-                    ArchiveExample(f"swefaq:{row['_id']}", f"swefaq:{row['_id']}", str(row["text"]), hits, [], False)
+                    ArchiveExample(f"swefaq:{row['_id']}", f"swefaq:{row['_id']}", text, search(text), [], False)
                 )
     return out

@@ -1,14 +1,17 @@
 """Training the answer selector (`arkiv train selector`): reproducible from the data and a seed.
 
 1. Examples: SweQUAD-MC training questions over their own text (the unit holding the correct span is the
-   positive) and the gold set's training split over what retrieval returns for them (units holding an
-   evidence quote are positive); see assistant/selector_data.py.
+   positive) and the gold set's training split over what the assistant retrieves for them from the index
+   (units holding an evidence quote are positive); see assistant/selector_data.py. Archive questions weigh
+   as much in total as SweQUAD-MC's (`unit_weights`).
 2. Two standardised logistic regressions (with the dense features, and lexical only for an index without
    unit vectors), C chosen by cross-validation grouped by document.
 3. Calibration (assistant/calibrate.py): Platt scaling of the best unit's cross-validated margin, against
    answerable questions and questions the passages do not answer (SweQUAD-MC questions over another text,
-   the gold unanswerables, SweFAQ questions asked of the archive); the not-found threshold that
-   balances answering and declining best on the cross-validated probabilities.
+   the gold unanswerables, SweFAQ questions asked of the archive).
+3b. The not-found gate (assistant/answerable.py, `fit_gate`): a logistic regression over question-level
+   features of the out-of-fold rankings, C by grouped cross-validation, Platt-scaled on the archive's
+   questions, answering at or above the archive's answerable share.
 4. Composition parameters (how far below the best unit a second or third unit may score) chosen on the
    cross-validated scores under the length budget.
 """
@@ -18,15 +21,25 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from assistant.answerable import GATE_FEATURES
 from assistant.calibrate import choose_threshold, fit_platt
 from assistant.compose import choose_compose_params
-from assistant.select import DENSE_FEATURES, FEATURES, Candidate, LinearModel, Question, Selector, featurize
+from assistant.select import (
+    DENSE_FEATURES,
+    FEATURES,
+    Candidate,
+    LinearModel,
+    Question,
+    Selector,
+    featurize,
+    question_gate_features,
+)
 from assistant.selector_data import EmbeddingCache, Example, load_swequad
 from indexer.embed import Embedder
 
@@ -46,6 +59,8 @@ class Prepared:
     y: list[np.ndarray]
     cands: list[list[Candidate]]
     answerable: list[bool]
+    passages: list[list[str]] = field(default_factory=list)
+    """The text around each example's hits (for the gate's "is the question's name anywhere" features)."""
 
 
 def _candidates(ex: Example, cache: EmbeddingCache | None) -> list[Candidate]:
@@ -69,6 +84,7 @@ def prepare(examples: Sequence[Example], cache: EmbeddingCache | None, answerabl
         p.x.append(featurize(q, cands))
         p.y.append(np.array(ex.labels if answerable else [0] * len(cands)))
         p.answerable.append(answerable)
+        p.passages.append([" ".join(u.text for u in ex.units)])
     return p
 
 
@@ -96,14 +112,16 @@ def mismatched(examples: Sequence[Example], seed: int = SEED) -> list[Example]:
     return out
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, features: Sequence[str], c: float) -> LinearModel:
+def fit_linear(
+    x: np.ndarray, y: np.ndarray, features: Sequence[str], c: float, weights: np.ndarray | None = None
+) -> LinearModel:
     idx = [FEATURES.index(f) for f in features]
     xs = x[:, idx]
     mean = xs.mean(axis=0)
     scale = xs.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    model.fit((xs - mean) / scale, y)
+    model.fit((xs - mean) / scale, y, sample_weight=weights)
     return LinearModel(tuple(features), mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
 
 
@@ -124,10 +142,20 @@ def cross_validated(prep: Prepared, features: Sequence[str], c: float, folds: in
     for train_idx, test_idx in GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups):
         x = np.vstack([prep.x[i] for i in train_idx])
         y = np.concatenate([prep.y[i] for i in train_idx])
-        model = fit_linear(x, y, features, c)
+        model = fit_linear(x, y, features, c, unit_weights(prep, train_idx))
         for i in test_idx:
             out[i] = model.margin(prep.x[i])
     return out
+
+
+def unit_weights(prep: Prepared, rows: Sequence[int]) -> np.ndarray:
+    """Per unit: archive questions weigh as much in total as SweQUAD-MC's, which outnumber them ten to one but
+    are another kind of text (one authority page handed over, not an archive's search results)."""
+    archive = [_is_archive(prep.examples[i]) for i in rows]
+    n_archive = sum(archive)
+    share = (len(archive) - n_archive) / n_archive if n_archive else 1.0
+    w = [max(1.0, share) if a else 1.0 for a in archive]
+    return np.concatenate([np.full(len(prep.y[i]), wi) for i, wi in zip(rows, w, strict=True)])
 
 
 def plain_features() -> tuple[str, ...]:
@@ -135,20 +163,24 @@ def plain_features() -> tuple[str, ...]:
 
 
 def _has_dense(p: Prepared) -> Prepared:
-    out = Prepared([], [], [], [], [])
-    for ex, x, y, c, a in zip(p.examples, p.x, p.y, p.cands, p.answerable, strict=True):
-        if c and all(u.dense is not None for u in c):
-            out.examples.append(ex)
-            out.x.append(x)
-            out.y.append(y)
-            out.cands.append(c)
-            out.answerable.append(a)
-    return out
+    keep = [i for i, c in enumerate(p.cands) if c and all(u.dense is not None for u in c)]
+    return _subset(p, keep)
+
+
+def _subset(p: Prepared, keep: Sequence[int]) -> Prepared:
+    return Prepared(
+        [p.examples[i] for i in keep],
+        [p.x[i] for i in keep],
+        [p.y[i] for i in keep],
+        [p.cands[i] for i in keep],
+        [p.answerable[i] for i in keep],
+        [p.passages[i] for i in keep] if p.passages else [],
+    )
 
 
 def fit_variant(
     name: str, features: Sequence[str], answerable: Prepared, unanswerable: Prepared, report: dict[str, float]
-) -> tuple[LinearModel, list[np.ndarray]]:
+) -> tuple[LinearModel, list[np.ndarray], Prepared, list[np.ndarray]]:
     """C by grouped cross-validation; then Platt scaling and the threshold on out-of-fold margins."""
     best = None
     for c in C_GRID:
@@ -168,7 +200,10 @@ def fit_variant(
         for k in (1, 2, 3):
             report[f"{name}_cv_gold_top{k}"] = top_hits(sub, [oof[i] for i in gold], k)
     report[f"{name}_C"] = c
-    model = fit_linear(np.vstack(answerable.x), np.concatenate(answerable.y), features, c)
+    everything = list(range(len(answerable.examples)))
+    model = fit_linear(
+        np.vstack(answerable.x), np.concatenate(answerable.y), features, c, unit_weights(answerable, everything)
+    )
     cal = _concat([answerable, unanswerable])
     cal_oof = cross_validated(cal, features, c)
     best_margin = np.array([float(m.max()) if len(m) else -10.0 for m in cal_oof])
@@ -189,7 +224,7 @@ def fit_variant(
         if idx:
             answered = probs[idx] >= threshold
             report[f"{name}_oof_{tag}"] = float(answered.mean() if want else (~answered).mean())
-    return replace(model, platt=platt, threshold=threshold), oof
+    return replace(model, platt=platt, threshold=threshold), oof, cal, cal_oof
 
 
 def train(
@@ -213,10 +248,11 @@ def train(
     pos = _concat([prepare(sq, cache), archive_pos, *extra])
     neg = _concat([prepare(mismatched(sq, seed), cache, answerable=False), archive_neg, *negatives])
     report: dict[str, float] = {}
-    plain_model, plain_oof = fit_variant("plain", plain_features(), pos, neg, report)
+    plain_model, plain_oof, cal, cal_oof = fit_variant("plain", plain_features(), pos, neg, report)
+    gate = fit_gate(cal, cal_oof, report)
     dense_pos, dense_neg = _has_dense(pos), _has_dense(neg)
     if len(dense_pos.examples) >= 50:
-        dense_model, _ = fit_variant("dense", FEATURES, dense_pos, dense_neg, report)
+        dense_model, *_ = fit_variant("dense", FEATURES, dense_pos, dense_neg, report)
     else:
         dense_model = plain_model
     compose, c_report = choose_compose_params(pos.examples, pos.cands, plain_oof)
@@ -232,7 +268,98 @@ def train(
         },
         "cv": {k: round(v, 4) for k, v in report.items()},
     }
-    return Selector(dense_model, plain_model, compose, meta), report
+    return Selector(dense_model, plain_model, compose, meta, gate), report
+
+
+GATE_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+GATE_USED = tuple(f for f in GATE_FEATURES if f not in ("best_margin", "margin_gap"))
+"""The gate's features. The selector's margin is left out: over many candidates its maximum grows with their
+number alone, which says nothing about whether any of them answers (it learned a negative weight)."""
+ARCHIVE_WEIGHT = 4.0
+"""How much more an archive question (gold training split, SweFAQ) counts than a SweQUAD-MC one in the gate:
+the archive's tempting unanswerables are what the gate is for, and there are few of them."""
+
+
+def _is_archive(ex: Example) -> bool:
+    return ex.group.startswith(("gold:", "swefaq:"))
+
+
+def gate_matrix(cal: Prepared, margins: Sequence[np.ndarray]) -> np.ndarray:
+    """One row of GATE_FEATURES per example, from its candidates' features and (out-of-fold) margins."""
+    from assistant.qtype import detect_language
+
+    rows = []
+    for ex, cands, x, m, passages in zip(cal.examples, cal.cands, cal.x, margins, cal.passages, strict=True):
+        q = Question.of(ex.question, english=detect_language(ex.question) == "en")
+        rows.append(question_gate_features(q, cands, x, m, passages))
+    return np.vstack(rows) if rows else np.zeros((0, len(GATE_FEATURES)))
+
+
+def fit_gate(cal: Prepared, cal_oof: Sequence[np.ndarray], report: dict[str, float]) -> LinearModel:
+    """The not-found gate (assistant/answerable.py): C by grouped cross-validation (AUC over the archive's
+    questions), then Platt scaling on its out-of-fold margins and the threshold at the answerable share."""
+    x = gate_matrix(cal, cal_oof)
+    y = np.array(cal.answerable, dtype=int)
+    groups = np.array([ex.group for ex in cal.examples])
+    weights = np.array([ARCHIVE_WEIGHT if _is_archive(ex) else 1.0 for ex in cal.examples])
+    archive = np.array([_is_archive(ex) for ex in cal.examples])
+    if not archive.any():  # trained without the archive: calibrate on what there is
+        archive = np.ones(len(y), dtype=bool)
+    features = GATE_USED
+    best: tuple[float, float, np.ndarray] | None = None
+    for c in GATE_C_GRID:
+        oof = np.zeros(len(y))
+        for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
+            model = _fit_weighted(x[train_idx], y[train_idx], weights[train_idx], features, c)
+            oof[test_idx] = model.margin(x[test_idx])
+        score = _auc(oof[archive], y[archive])
+        if best is None or score > best[0]:
+            best = (score, c, oof)
+    assert best is not None
+    auc, c, oof = best
+    # Platt scaling on the archive's out-of-fold margins; for calibrated probabilities the threshold that best
+    # balances answering and declining is the share of answerable questions (no search over noisy cut-offs)
+    platt = fit_platt(oof[archive], y[archive])
+    threshold = float(y[archive].mean())
+    report["gate_C"] = c
+    report["gate_cv_archive_auc"] = auc
+    report["gate_threshold"] = threshold
+    answered: list[bool] = []
+    declined: list[bool] = []
+    declined_gold: list[bool] = []
+    a_idx = np.flatnonzero(archive)
+    for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(a_idx, groups=groups[a_idx]):
+        tr, te = a_idx[train_idx], a_idx[test_idx]
+        pa, pb = fit_platt(oof[tr], y[tr])
+        probs = 1.0 / (1.0 + np.exp(-(pa * oof[te] + pb)))
+        for i, p, label in zip(te, probs, y[te], strict=True):
+            right = bool(p >= y[tr].mean()) == bool(label)
+            (answered if label else declined).append(right)
+            if not label and cal.examples[i].group.startswith("gold:"):
+                declined_gold.append(right)
+    report["gate_cv_answered_answerable"] = float(np.mean(answered))
+    report["gate_cv_declined_unanswerable"] = float(np.mean(declined))
+    report["gate_cv_declined_gold_unanswerable"] = float(np.mean(declined_gold)) if declined_gold else float("nan")
+    model = _fit_weighted(x, y, weights, features, c)
+    return replace(model, platt=platt, threshold=threshold)
+
+
+def _fit_weighted(x: np.ndarray, y: np.ndarray, w: np.ndarray, features: Sequence[str], c: float) -> LinearModel:
+    x = x[:, [GATE_FEATURES.index(f) for f in features]]
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    model.fit((x - mean) / scale, y, sample_weight=w)
+    return LinearModel(
+        tuple(features), mean, scale, model.coef_[0].copy(), float(model.intercept_[0]), space=GATE_FEATURES
+    )
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores)) if len(set(labels.tolist())) == 2 else 0.5
 
 
 def _concat(parts: Sequence[Prepared]) -> Prepared:
@@ -243,6 +370,7 @@ def _concat(parts: Sequence[Prepared]) -> Prepared:
         out.y += p.y
         out.cands += p.cands
         out.answerable += p.answerable
+        out.passages += p.passages
     return out
 
 
@@ -325,4 +453,5 @@ def prepare_archive(examples: Sequence[object]) -> tuple[Prepared, Prepared]:
         target.y.append(np.array(labels))
         target.cands.append(cands)
         target.answerable.append(bool(ax.answerable))  # type: ignore[attr-defined]
+        target.passages.append([passage_context(h) for h in hits])
     return pos, neg

@@ -494,6 +494,13 @@ def markdown(run: SuiteRun) -> str:
         folds = max((s.cv.folds for s in result.systems), default=0)
         parts += ["", f"### Korsvalidering på träningsdelen ({folds} delar, grupperade per dokument)", ""]
         parts.append(headline_table(result, "cv"))
+        if any(s.system == "current" for s in result.systems):
+            parts += [
+                "",
+                "current: its learned models (reranker, answer selector, not-found gate) were trained on the whole "
+                "training split of the corpus set, so its row here is in-sample; the test split is its "
+                "out-of-sample figure (their own grouped cross-validation is in `arkiv train`'s report).",
+            ]
         parts += ["", "### Per kategori, testdelen", ""]
         parts.append(category_table(result, "test", applicable(result)))
         twins = [(s.system, *twin_agreement(s.outcomes)) for s in result.systems]

@@ -99,8 +99,9 @@ class AssistantSystem:
 
 
 class CurrentFactory:
-    """This checkout's assistant. It learns nothing from the gold cases today, so every fold gets the same
-    system; a component trained on gold cases is to be fitted here, on `train` only."""
+    """This checkout's assistant, with the models that ship in the package. Those were trained (`arkiv train`)
+    on the gold set's whole training split, so every fold gets the same system and its cross-validated row is
+    in-sample (the report says so); the test split is never used by training."""
 
     def __init__(self, assistant: Any, name: str = "current") -> None:
         self.name = name

@@ -16,17 +16,9 @@ import pytest
 from assistant.feedback import FeedbackStore
 from tests.web.conftest import LiveServer, web_settings
 
-KNOWN_ANSWER_GAP = (
-    "the learned answer path does not yet give the fixture archive the answers these page tests read "
-    "(answer-path regression, see the closing note of issue 12)"
-)
-"""Why the tests marked with it are expected to fail for now; they turn green with the answer path."""
-
-
-
 pytestmark = pytest.mark.browser
 
-TOURISM = "Hur mycket pengar fick besöksnäringen?"
+TOURISM = "Hur mycket beviljades Smålands Turism?"
 TOURISM_FULL = "Vad föreslog presidiet om stöd till besöksnäringen inför sommaren 2022?"
 FOLLOW_UP = "Och ur vilket anslag ska det finansieras?"
 NOT_IN_ARCHIVE = "Vad kostar en ny simhall i Malmö 2030?"
@@ -57,7 +49,6 @@ def active(page: Any) -> dict[str, Any]:
     )
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_ask_shows_the_streamed_answer_with_a_citation(page: Any) -> None:
     page.goto("/")
     assert page.get_attribute("html", "lang") == "sv"
@@ -82,7 +73,6 @@ def test_ask_shows_the_streamed_answer_with_a_citation(page: Any) -> None:
     assert log.get_attribute("aria-busy") == "false"
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_source_panel_shows_the_passage_on_its_page_and_opens_the_page(page: Any) -> None:
     page.goto("/")
     turn = ask(page, TOURISM)
@@ -137,7 +127,6 @@ def test_follow_up_sends_the_conversation_and_shows_the_query_searched(page: Any
     assert len(sent[2]["history"]) == 0
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_not_found_says_what_was_searched_and_shows_the_parsed_filters(page: Any) -> None:
     page.goto("/")
     turn = ask(page, NOT_IN_ARCHIVE)
@@ -176,7 +165,6 @@ def test_filters_from_the_controls_are_sent_and_applied(page: Any) -> None:
     assert "år 2012" in chips and "typ: Årsredovisning" in chips and "organ: Direktionen" in chips
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_feedback_with_a_comment_is_stored(page: Any, live_server: LiveServer) -> None:
     page.goto("/")
     turn = ask(page, TOURISM)
@@ -199,7 +187,6 @@ def test_feedback_with_a_comment_is_stored(page: Any, live_server: LiveServer) -
     assert fb.query == TOURISM and fb.created_at > 0
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_copy_answer_puts_the_answer_and_its_sources_on_the_clipboard(browser: Any, live_server: LiveServer) -> None:
     context = browser.new_context(base_url=live_server.url)
     try:
@@ -279,7 +266,6 @@ def test_keyboard_only_path(page: Any) -> None:
     page.get_by_text("Tack! Ditt omdöme är sparat.").wait_for()
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_language_switch_is_visible_and_remembered(page: Any) -> None:
     page.goto("/")
     switch = page.locator("#lang-switch")
@@ -345,7 +331,6 @@ HANDKASSA = "Hur ofta kontrolleras handkassan?"
 WITHDRAWN = "Besöksnäringen fick dessutom fem miljoner kronor i extra bidrag."
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_conversations_are_kept_reopened_renamed_and_deleted(page: Any) -> None:
     page.goto("/")
     assert page.locator("#conversation-list li").count() == 0 and page.locator("#conv-empty").is_visible()
@@ -407,7 +392,6 @@ def test_conversations_are_kept_reopened_renamed_and_deleted(page: Any) -> None:
     assert "Stöd till besöksnäringen" not in page.locator("#conversation-list").inner_text()
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_not_found_lists_the_nearest_passages_as_links(page: Any) -> None:
     page.goto("/")
     turn = ask(page, NOT_IN_ARCHIVE)
@@ -438,7 +422,6 @@ def test_a_table_row_citation_opens_its_page_with_the_row_marked(page: Any) -> N
     assert "Representation" not in marked  # the row before, which the passage does not hold, is not
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_sources_are_grouped_by_document_and_named_by_title(page: Any) -> None:
     page.goto("/")
     turn = ask(page, HANDKASSA)

@@ -22,14 +22,6 @@ from assistant.access import hash_token
 from assistant.web.app import create_app
 from tests.conftest import FIXTURES
 
-KNOWN_ANSWER_GAP = (
-    "the learned answer selector answers this unanswerable question from an unrelated public passage "
-    "instead of saying not found (answer-path regression, see the closing note of issue 12); the text "
-    "that trips the leak check is the question the user typed, echoed as the query"
-)
-"""Why the tests marked with it are expected to fail for now; they turn green with the answer path."""
-
-
 CONFIDENTIAL = """Personalutskottet, protokoll 2024-03-12
 
 § 7 Lönetillägg för projektledare, dnr PU 2024/77
@@ -143,7 +135,6 @@ def test_search_ask_and_stream_never_show_it_without_the_group(client: TestClien
 
 
 @pytest.mark.parametrize("who", list(WHO))
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_follow_up_history_does_not_open_it(client: TestClient, who: str) -> None:
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": "Det vet jag inte."}]
     body = {"question": "Och från vilket datum gäller det?", "history": history}
@@ -151,7 +142,6 @@ def test_follow_up_history_does_not_open_it(client: TestClient, who: str) -> Non
     assert not leaks(_stream_text(client, body, WHO[who]))
 
 
-@pytest.mark.xfail(reason=KNOWN_ANSWER_GAP, strict=False)
 def test_not_found_nearest_passages_are_only_visible_ones(client: TestClient) -> None:
     # unanswerable, but the confidential document is its nearest material
     q = "Vilken pension får projektledaren i personalutskottet efter lönetillägget?"

@@ -1,0 +1,38 @@
+"""The not-found gate: question-level features that tell "the archive holds this" from "the archive holds
+something near it", and a packaged gate that declines the tempting unanswerable."""
+
+from __future__ import annotations
+
+from assistant.answerable import GATE_FEATURES, specific_terms
+from assistant.compose import Composer
+from assistant.select import load_selector
+
+PASSAGE = (
+    "Personalutskottet beslutar att projektledaren Anna Berg får ett lönetillägg om 2 500 kronor per månad "
+    "från och med den 1 april 2024. Beslutet gäller tills vidare."
+)
+
+
+def test_specific_terms_are_the_names_and_numbers_a_question_names() -> None:
+    names, numbers = specific_terms("Vilket lönetillägg fick projektledaren Zebulon Qvarnström 2024?")
+    assert names == ["zebulon", "qvarnström"] and numbers == ["2024"]
+    names, numbers = specific_terms("Vad beslutade RJL om ärende RJL 2022/258?")
+    assert names == ["rjl"] and numbers == ["2022/258"]
+    # the first word is capitalised because it starts the question; English question words are no names
+    assert specific_terms("When did the Board decide?") == ([], [])
+
+
+def test_packaged_selector_has_a_gate_over_its_features() -> None:
+    selector = load_selector()
+    assert selector.gate is not None
+    assert set(selector.gate.features) <= set(GATE_FEATURES)
+    assert 0.0 < selector.gate.threshold < 1.0
+
+
+def test_a_question_about_someone_else_is_declined_where_the_topic_matches() -> None:
+    composer = Composer()
+    held = composer.compose_text("Vilket lönetillägg fick projektledaren Anna Berg?", PASSAGE)
+    other = composer.compose_text("Vilket lönetillägg fick projektledaren Zebulon Qvarnström?", PASSAGE)
+    assert held.answers and "2 500 kronor" in held.text
+    assert not other.answers
+    assert other.probability < held.probability
