@@ -28,8 +28,10 @@ from assistant.answerable import GATE_FEATURES, gate_features
 from assistant.qtype import QuestionType, question_type, swedish_equivalents
 from assistant.types import Hit
 from indexer.swedish.amounts import has_amount
+from indexer.swedish.dates import MONTHS, MONTHS_EN
 from indexer.swedish.frequency import asks_frequency, has_frequency
 from indexer.swedish.lemmas import lemmatize
+from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
 from indexer.units import split_units
 
 __all__ = [
@@ -80,10 +82,7 @@ DENSE_FEATURES = ("dense", "dense_gap", "dense_rank")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d \u00a0\u202f]*(?:[.,]\d+)?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_MONTHS = (
-    "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december|"
-    "january|february|march|may|june|july|august|october"
-)
+_MONTHS = "|".join({**MONTHS, **MONTHS_EN})
 _DATE = re.compile(
     rf"\b(?:19|20)\d\d-\d\d-\d\d\b|\b\d{{1,2}} (?:{_MONTHS})\b|\b(?:{_MONTHS})\b|\b(?:19|20)\d\d\b", re.I
 )
@@ -100,18 +99,17 @@ _DECISION = re.compile(
     re.I,
 )
 _CASE_QUESTION = re.compile(r"\bdiarie\w*|\bdnr\b|\bärendenummer|\bcase number|\breference number", re.I)
-_STOP = frozenset(
-    """
-    och det att i en jag hon som han på den med var sig för så till är men ett om hade de av icke mig du
-    henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde något från ut när efter upp
-    vi dem vara vad över än dig kan sina här ha mot alla under någon eller allt mycket sedan ju denna
-    själv detta åt utan varit hur ingen mitt ni bli blev oss din dessa några deras blir mina samma vilken
-    er sådan vår blivit dess inom mellan sådant varför varje vilka ditt vem vilket sitta sådana vart dina
-    vars vårt våra ert era vilkas få får fick ska skall finns fanns många också samt enligt hos
-    the of and to in is are was were what who which when where why how much many did does do has have had
-    for on with by from about this that these those be been a an it its their there any all
-    """.split()
+_STOP = (
+    SWEDISH_STOP_WORDS
+    | frozenset("få får fick ska skall finns fanns många också samt enligt hos".split())
+    | frozenset(
+        """
+        the of and to in is are was were what who which when where why how much many did does do has have
+        had for on with by from about this that these those be been a an it its their there any all
+        """.split()
+    )
 )
+"""Words a question shares with any passage: the Snowball list, question fillers and English function words."""
 
 
 @dataclass(frozen=True)

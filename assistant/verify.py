@@ -35,6 +35,7 @@ from assistant.qtype import detect_language, swedish_equivalents
 from assistant.types import Citation, Hit
 from indexer.sentences import sentence_spans, split_sentences
 from indexer.sparse import SwedishAnalyzer
+from indexer.swedish.dates import MONTH_ABBREVIATIONS, MONTHS, MONTHS_EN
 
 __all__ = [
     "CONNECTIVE_MAX_WORDS",
@@ -87,41 +88,7 @@ _QUOTE_CHARS = '”“"«»'
 _WORDS = re.compile(r"[^\W\d_]+")
 _NUMERIC = re.compile(r"\d")
 
-_MONTHS = {
-    "januari": 1,
-    "februari": 2,
-    "mars": 3,
-    "april": 4,
-    "maj": 5,
-    "juni": 6,
-    "juli": 7,
-    "augusti": 8,
-    "september": 9,
-    "oktober": 10,
-    "november": 11,
-    "december": 12,
-    "january": 1,
-    "february": 2,
-    "march": 3,
-    "may": 5,
-    "june": 6,
-    "july": 7,
-    "august": 8,
-    "october": 10,
-    "jan": 1,
-    "feb": 2,
-    "mar": 3,
-    "apr": 4,
-    "jun": 6,
-    "jul": 7,
-    "aug": 8,
-    "sep": 9,
-    "sept": 9,
-    "okt": 10,
-    "oct": 10,
-    "nov": 11,
-    "dec": 12,
-}
+_MONTHS = {**MONTHS, **MONTHS_EN, **MONTH_ABBREVIATIONS}
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:\s*:?e|\s*:a)?\s+({_MONTH_NAMES})\.?(?:\s+((?:19|20)\d\d))?\b", re.I)

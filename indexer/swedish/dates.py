@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DATE_PATTERN", "MONTHS", "MONTHS_EN", "has_date"]
+__all__ = ["DATE_PATTERN", "MONTHS", "MONTHS_EN", "MONTH_ABBREVIATIONS", "has_date"]
 
 MONTHS: dict[str, int] = {
     "januari": 1,
@@ -34,6 +34,22 @@ MONTHS_EN: dict[str, int] = {
     "november": 11,
     "december": 12,
 }
+MONTH_ABBREVIATIONS: dict[str, int] = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "okt": 10,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+"""Month abbreviations, Swedish and English ("15 okt.", "Oct 15")."""
 
 DATE_PATTERN = re.compile(
     r"(?<![\d.])(?:(?:19|20)\d{2}-[01]?\d-[0-3]?\d"
