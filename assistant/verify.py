@@ -87,6 +87,8 @@ _BULLET_PREFIX = re.compile(r"^(\s*(?:[-–•*]|\d{1,2}[.)])\s+)")
 _QUOTE_CHARS = '”“"«»'
 _WORDS = re.compile(r"[^\W\d_]+")
 _NUMERIC = re.compile(r"\d")
+_LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+"""Web addresses and e-mail addresses: a claim may carry one only if its passage does."""
 
 _MONTHS = {**MONTHS, **MONTHS_EN, **MONTH_ABBREVIATIONS}
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -403,6 +405,10 @@ class _Checker:
             if number in passage.numbers or number in date_numbers:
                 continue
             missing.append(number)
+        full = self._passages.full_text(index).lower()
+        for link in _LINK.findall(claim):  # a web address or e-mail only as the passage writes it
+            if link.lower().rstrip(".,;:)") not in full:
+                missing.append(link)
         for name in () if english else _names(claim):
             terms = tuple(t for t in self._analyzer.analyze(name) if not _NUMERIC.search(t))
             if terms and group_match(terms, passage.terms) < 0.5:

@@ -251,3 +251,9 @@ def test_a_decision_is_never_passed_off_as_its_opposite() -> None:
     assert kept.citations
     dropped = verify("Nämnden avslog Smålands Turism AB:s ansökan om 2 000 000 kr [1].", [hit])
     assert not dropped.citations and "avslog" not in dropped.text
+
+
+def test_a_link_the_passage_does_not_hold_is_dropped() -> None:
+    answer = "Nämnden beviljar 500 000 kronor till ShareMusic [1]. Läs mer på http://bluff.example/sharemusic [1]."
+    kept = verify(answer, HITS).text
+    assert "500 000 kronor" in kept and "bluff.example" not in kept

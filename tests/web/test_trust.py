@@ -395,11 +395,6 @@ def test_an_unreachable_llm_gives_the_offline_answer_with_a_notice(trust_index: 
         assert "event: notice" in stream and "3 250 000" in stream
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (assistant/verify.py, issue 12): an LLM answer that obeys a document's injected "
-    "instruction keeps its invented amount and link after verification",
-)
 def test_instructions_inside_a_document_are_only_text(trust_index: Any) -> None:
     from tests.assistant.fake_openai import FakeOpenAI
 
