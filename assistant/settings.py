@@ -21,8 +21,9 @@ class AssistantSettings(IndexSettings):
         None,
         ge=0.0,
         le=1.0,
-        description="Least calibrated probability (0..1) that the best answer unit answers the question; below it the "
-        "answer is not_found. Unset: the threshold learned with the answer selector (assistant/models/selector.json).",
+        description="Least calibrated probability (0..1) that what was found answers the question (the not-found "
+        "gate, assistant/answerable.py); below it the answer is not_found. Unset: the threshold learned with the "
+        "gate (assistant/models/selector.json).",
     )
     reranker_model: str | None = Field(
         None,
