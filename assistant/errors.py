@@ -1,11 +1,11 @@
 """Errors raised by the assistant.
 
-    AssistantError
-    ├── BadRequest              the question or its filters cannot be searched (empty, too long, unknown filter)
-    ├── LLMUnavailable          the configured chat endpoint failed or timed out (the service falls back)
-    ├── PromptError             a prompt template is malformed
-    │   └── MissingVariables    a prompt was rendered without all of its $variables
-    └── IndexNotReady           there is no index to search yet
+AssistantError
+├── BadRequest              the question or its filters cannot be searched (empty, too long, unknown filter)
+├── LLMUnavailable          the configured chat endpoint failed or timed out (the service falls back)
+├── PromptError             a prompt template is malformed
+│   └── MissingVariables    a prompt was rendered without all of its $variables
+└── IndexNotReady           there is no index to search yet
 """
 
 from __future__ import annotations

@@ -25,8 +25,29 @@ _KEYWORD = (
 )
 _NOT_PREFIX = frozenset(
     {
-        "DNR", "NR", "SFS", "KL", "ÅR", "SID", "BIL", "DATUM", "TID", "KAP", "ID", "OCH",
-        "DIARIENR", "ÄRENDE", "ANA", "EU", "SKR", "SEK", "KR", "TKR", "MNKR", "PDF", "ST",
+        "DNR",
+        "NR",
+        "SFS",
+        "KL",
+        "ÅR",
+        "SID",
+        "BIL",
+        "DATUM",
+        "TID",
+        "KAP",
+        "ID",
+        "OCH",
+        "DIARIENR",
+        "ÄRENDE",
+        "ANA",
+        "EU",
+        "SKR",
+        "SEK",
+        "KR",
+        "TKR",
+        "MNKR",
+        "PDF",
+        "ST",
     }
 )
 

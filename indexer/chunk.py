@@ -191,8 +191,15 @@ class _Chunker:
 
     def _head(self, block: Block) -> str:
         probe = Chunk(
-            doc_id=self.doc.doc_id, ordinal=0, text="", page_start=block.page_start, page_end=block.page_end,
-            meta=self.doc.meta, source=self.doc.source, section=block.section, paragraph=block.paragraph,
+            doc_id=self.doc.doc_id,
+            ordinal=0,
+            text="",
+            page_start=block.page_start,
+            page_end=block.page_end,
+            meta=self.doc.meta,
+            source=self.doc.source,
+            section=block.section,
+            paragraph=block.paragraph,
         )
         return probe.embed_text
 
@@ -279,9 +286,15 @@ class _Chunker:
             for b in blocks:
                 cases.extend(c for c in b.case_numbers if c not in cases)
             merged = Block(
-                text=text, page_start=blocks[0].page_start, page_end=blocks[-1].page_end, kind="table_row",
-                section=blocks[0].section, paragraph=blocks[0].paragraph, case_numbers=tuple(cases),
-                part=blocks[0].part, date=blocks[0].date,
+                text=text,
+                page_start=blocks[0].page_start,
+                page_end=blocks[-1].page_end,
+                kind="table_row",
+                section=blocks[0].section,
+                paragraph=blocks[0].paragraph,
+                case_numbers=tuple(cases),
+                part=blocks[0].part,
+                date=blocks[0].date,
             )
             out.append(_Piece(merged, text, merged.page_start, merged.page_end, self._case_keys(merged, text)))
 

@@ -1,10 +1,10 @@
 """Errors raised by the indexer.
 
-    IndexerError
-    ├── UnreadableDocument      a file could not be read (corrupt, encrypted, empty, unsupported)
-    ├── CollectionMismatch      the index was built with another embedding model or schema
-    ├── StoreLocked             another process holds the embedded store
-    └── ConfigurationError      a setting cannot work (missing model, bad backend name)
+IndexerError
+├── UnreadableDocument      a file could not be read (corrupt, encrypted, empty, unsupported)
+├── CollectionMismatch      the index was built with another embedding model or schema
+├── StoreLocked             another process holds the embedded store
+└── ConfigurationError      a setting cannot work (missing model, bad backend name)
 """
 
 from __future__ import annotations

@@ -17,8 +17,22 @@ logger = logging.getLogger(__name__)
 
 _FIELDS = ("title", "doc_type", "publisher", "body", "date", "year", "language", "access_groups")
 _BODY_ENDINGS = (
-    "nämnd", "nämnden", "styrelse", "styrelsen", "presidium", "presidiet", "direktion", "direktionen",
-    "fullmäktige", "utskott", "utskottet", "sektion", "sektionen", "rådet", "beredning", "beredningen",
+    "nämnd",
+    "nämnden",
+    "styrelse",
+    "styrelsen",
+    "presidium",
+    "presidiet",
+    "direktion",
+    "direktionen",
+    "fullmäktige",
+    "utskott",
+    "utskottet",
+    "sektion",
+    "sektionen",
+    "rådet",
+    "beredning",
+    "beredningen",
 )
 _DOC_WORD = re.compile(
     r"^(?:kallelse|protokoll|protokollsutdrag|tjänsteskrivelse|missiv|föredragningslista|dagordning)"

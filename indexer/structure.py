@@ -346,7 +346,7 @@ def _marker_of(ln: _Line) -> tuple[str, str] | None:
         return None
     rest = m.group("rest").strip()
     if rest:
-        if not (rest[0].isupper() or rest[0] in "\"”«"):
+        if not (rest[0].isupper() or rest[0] in '"”«'):
             return None
         if _TOC_LEADER.search(rest) or len(rest.split()) > 20 or rest.lower().startswith("kap"):
             return None
@@ -394,8 +394,9 @@ def _only_furniture_after(lines: list[_Line], i: int) -> bool:
             continue
         return False
     # A marker on the last line of a page with text above it labels the page, too.
-    return seen_any or any(lines[k].text and not lines[k].furniture for k in range(max(0, i - 40), i)
-                           if lines[k].page == page)
+    return seen_any or any(
+        lines[k].text and not lines[k].furniture for k in range(max(0, i - 40), i) if lines[k].page == page
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -801,9 +802,7 @@ def _segment_free(
         cur = new
 
     i = start
-    in_agenda = ctx.kind in {"KALLELSE", "FÖREDRAGNINGSLISTA", "DAGORDNING"} or (
-        doc_type == "kallelse" and start == 0
-    )
+    in_agenda = ctx.kind in {"KALLELSE", "FÖREDRAGNINGSLISTA", "DAGORDNING"} or (doc_type == "kallelse" and start == 0)
     while i < end:
         ln = lines[i]
         t = ln.text
@@ -910,8 +909,12 @@ def _merge_small_sections(segs: list[_Seg], min_chars: int = 80) -> list[_Seg]:
     for seg in segs:
         if carry is not None:
             if seg.kind == "prose" and seg.ctx is carry.ctx:
-                seg = replace(seg, lines=_heading_lines(carry) + carry.lines + _heading_lines(seg) + seg.lines,
-                              heading=None, head_lines=[])
+                seg = replace(
+                    seg,
+                    lines=_heading_lines(carry) + carry.lines + _heading_lines(seg) + seg.lines,
+                    heading=None,
+                    head_lines=[],
+                )
             else:
                 out.append(carry)
             carry = None
@@ -981,7 +984,7 @@ def _heading_at(lines: list[_Line], i: int, end: int) -> tuple[int, str, int] | 
     if nxt is None or nxt >= end:
         return None
     follow = lines[nxt].text
-    if not (follow[0].isupper() or _BULLET.match(follow) or follow[0] in "\"”«"):
+    if not (follow[0].isupper() or _BULLET.match(follow) or follow[0] in '"”«'):
         return None
     return 90, text, j
 

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .                                   # lint
+.venv/bin/ruff format --check .                          # format
 .venv/bin/mypy --strict indexer assistant evaluation      # types
 exec .venv/bin/python -m pytest "$@"

@@ -60,9 +60,11 @@ def _block_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and not (
-            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
-        ) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if (
+            isinstance(host, str)
+            and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/"))
+            and self.family in (socket.AF_INET, socket.AF_INET6)
+        ):
             raise OSError(f"network access blocked in tests: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 

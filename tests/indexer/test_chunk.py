@@ -25,9 +25,7 @@ def norm(s: str) -> str:
 
 
 def document(path: Path, given: dict[str, object] | None = None) -> Document:
-    pages = tuple(
-        Page(i + 1, t, "text", 1.0) for i, t in enumerate(split_text_pages(path.read_text(encoding="utf-8")))
-    )
+    pages = tuple(Page(i + 1, t, "text", 1.0) for i, t in enumerate(split_text_pages(path.read_text(encoding="utf-8"))))
     meta = infer_metadata(pages, path.name, given or {})
     return Document(doc_id=path.stem, source=f"fixtures/{path.name}", content_hash="abc123", pages=pages, meta=meta)
 
@@ -88,8 +86,14 @@ def test_a_block_across_pages_gives_chunks_with_their_own_pages() -> None:
     sentences = [f"Mening nummer {i} handlar om budgeten t.ex. för skolan." for i in range(60)]
     pages = tuple(Page(n + 1, "\n".join(sentences[n * 20 : (n + 1) * 20]), "text", 1.0) for n in range(3))
     doc = Document("d", "d.txt", "h", pages, DocumentMeta(title="Rapport"))
-    blocks = [Block(text="\n".join(sentences[:20]) + "\n\f" + "\n".join(sentences[20:40]) + "\f"
-                    + "\n".join(sentences[40:]), page_start=1, page_end=3, section="Budget")]
+    blocks = [
+        Block(
+            text="\n".join(sentences[:20]) + "\n\f" + "\n".join(sentences[20:40]) + "\f" + "\n".join(sentences[40:]),
+            page_start=1,
+            page_end=3,
+            section="Budget",
+        )
+    ]
     chunks = chunk_blocks(doc, blocks, words, chunk_tokens=80, overlap=10)
     assert len(chunks) > 3
     for c in chunks:
@@ -126,8 +130,16 @@ def test_table_rows_stay_whole_and_are_grouped() -> None:
 
 
 def test_a_header_line_is_written_once_per_chunk() -> None:
-    rows = [Block(text=f"Aktiviteter Analys\nAktivitet {i} Genomförd enligt plan.", page_start=1, page_end=1,
-                  kind="table_row", section="Uppföljning") for i in range(5)]
+    rows = [
+        Block(
+            text=f"Aktiviteter Analys\nAktivitet {i} Genomförd enligt plan.",
+            page_start=1,
+            page_end=1,
+            kind="table_row",
+            section="Uppföljning",
+        )
+        for i in range(5)
+    ]
     doc = Document("d", "d.txt", "h", (Page(1, "x", "text", 1.0),), DocumentMeta(title="Plan"))
     chunks = chunk_blocks(doc, rows, words, chunk_tokens=200, overlap=8)
     assert len(chunks) == 1

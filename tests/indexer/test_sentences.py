@@ -10,8 +10,26 @@ from indexer.sentences import normalise_sentence, split_sentences, split_sentenc
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "structure"
 
 ABBREVIATIONS = [
-    "t.ex.", "bl.a.", "kl.", "s.k.", "fr.o.m.", "t.o.m.", "dvs.", "ca.", "nr.", "st.", "resp.", "jfr.",
-    "enl.", "inkl.", "exkl.", "p.g.a.", "f.d.", "m.m.", "m.fl.", "o.s.v.",
+    "t.ex.",
+    "bl.a.",
+    "kl.",
+    "s.k.",
+    "fr.o.m.",
+    "t.o.m.",
+    "dvs.",
+    "ca.",
+    "nr.",
+    "st.",
+    "resp.",
+    "jfr.",
+    "enl.",
+    "inkl.",
+    "exkl.",
+    "p.g.a.",
+    "f.d.",
+    "m.m.",
+    "m.fl.",
+    "o.s.v.",
 ]
 
 

@@ -122,15 +122,28 @@ def test_page_labelled_protocol_with_number_before_the_sign() -> None:
     footer = "Protokoll 28.03.2023 Sida\nPersonalsektionen\n{n} §\n {p}\n"
     pages = [
         Page(1, "Organ Personalsektionen\nSammanträdestid 28.3.2023 kl. 15.02–16.55\nÄrenden 13-15\n", "text", 1.0),
-        Page(2, "Sammanträdets laglighet och beslutförhet\nOrdförande öppnar sammanträdet.\n"
-             "Personalsektionens beslut:\nSammanträdet är lagligt.\n_____\n13 §\n" + footer.format(n=13, p=1),
-             "text", 1.0),
-        Page(3, "NKBY/302/00.01.03.01/2022\nPersonalenkät 2022\nTidigare behandling:\n"
-             "Personalsektionen 11.10.2022, 31 §\nBeredning: personalchef Kristina Wikblad\n"
-             "Personalenkäten ska utföras 2022.\nStadsdirektörens förslag:\nEnkäten genomförs.\n"
-             + footer.format(n=14, p=2), "text", 1.0),
-        Page(4, "Personalsektionens beslut:\nEnkäten genomförs i november.\n_____\n" + footer.format(n=14, p=3),
-             "text", 1.0),
+        Page(
+            2,
+            "Sammanträdets laglighet och beslutförhet\nOrdförande öppnar sammanträdet.\n"
+            "Personalsektionens beslut:\nSammanträdet är lagligt.\n_____\n13 §\n" + footer.format(n=13, p=1),
+            "text",
+            1.0,
+        ),
+        Page(
+            3,
+            "NKBY/302/00.01.03.01/2022\nPersonalenkät 2022\nTidigare behandling:\n"
+            "Personalsektionen 11.10.2022, 31 §\nBeredning: personalchef Kristina Wikblad\n"
+            "Personalenkäten ska utföras 2022.\nStadsdirektörens förslag:\nEnkäten genomförs.\n"
+            + footer.format(n=14, p=2),
+            "text",
+            1.0,
+        ),
+        Page(
+            4,
+            "Personalsektionens beslut:\nEnkäten genomförs i november.\n_____\n" + footer.format(n=14, p=3),
+            "text",
+            1.0,
+        ),
         Page(5, "Uppvaktningar och gåvor\nGåvan är en silversked.\n" + footer.format(n=15, p=4), "text", 1.0),
     ]
     found = items(segment(pages, "protokoll"))
@@ -257,11 +270,19 @@ def test_metadata_from_the_text_and_the_sidecar(protocol_pages: list[Page]) -> N
     assert meta.year == 2022
     assert meta.body == "Nämnd för arbetsmarknad, näringsliv och attraktivitet"
     assert meta.title == "Kallelse – Nämnd för arbetsmarknad, näringsliv och attraktivitet 2022-02-23"
-    given = {"title": "Kallelse med handlingar", "publisher": "Region Jönköpings län", "year": 2021,
-             "access_groups": ("public", "namnd")}
+    given = {
+        "title": "Kallelse med handlingar",
+        "publisher": "Region Jönköpings län",
+        "year": 2021,
+        "access_groups": ("public", "namnd"),
+    }
     meta = infer_metadata(protocol_pages, "rjl/2022/kallelse.txt", given)
     assert (meta.title, meta.publisher, meta.year, meta.access_groups) == (
-        "Kallelse med handlingar", "Region Jönköpings län", 2021, ("public", "namnd"))
+        "Kallelse med handlingar",
+        "Region Jönköpings län",
+        2021,
+        ("public", "namnd"),
+    )
     assert meta.date == "2022-02-23"
 
 
