@@ -45,6 +45,15 @@ class FakeEmbedder:
         return len(re.findall(r"\w+|[^\w\s]", text)) + 2
 
 
+def mentioned(secrets: Sequence[str], text: str) -> list[str]:
+    """The phrases that begin a word in ``text`` (so a genitive still counts) and run into no further digit.
+
+    "4321" inside a random hex key such as "0a47702743214b4b" is not a mention of 4 321 kronor.
+    """
+    low = text.lower()
+    return [s for s in secrets if re.search(rf"(?<!\w){re.escape(s.lower())}(?!\d)", low)]
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

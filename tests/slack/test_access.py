@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, mentioned
 from tests.slack.fake_slack import (
     BOT_USER_ID,
     PUBLIC_URL,
@@ -46,7 +46,7 @@ HR_CHANNEL, UNMAPPED_PRIVATE, PUBLIC_CHANNEL = "GHR", "G8", "C1"
 def leaks(params: dict[str, Any]) -> list[str]:
     """The confidential facts in what the bot sent, other than those in the question itself."""
     text = json.dumps(params, ensure_ascii=False).lower().replace(QUESTION.lower(), "")
-    return [s for s in SECRETS if s in text]
+    return mentioned(SECRETS, text)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from assistant.access import hash_token
 from assistant.web.app import create_app
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, mentioned
 
 CONFIDENTIAL = """Personalutskottet, protokoll 2024-03-12
 
@@ -51,8 +51,8 @@ TOKEN = "t0k3n-for-scripts"
 
 def leaks(text: str, asked: str = "") -> list[str]:
     """The confidential facts in a response, other than those the asker typed themselves."""
-    low, own = text.lower(), asked.lower()
-    return [s for s in SECRETS if s in low and s not in own]
+    own = asked.lower()
+    return [s for s in mentioned(SECRETS, text) if s not in own]
 
 
 @pytest.fixture(scope="module")
