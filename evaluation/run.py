@@ -20,14 +20,14 @@ import json
 import logging
 import os
 import time
-import types
-import typing
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pydantic
 
 from assistant.types import Answer, Filters, Hit
 from evaluation.baselines import ALL_CONFIGS, FAST_CONFIGS, SearchConfig, assistant_filters, gold_configs
@@ -187,36 +187,13 @@ class EvalRun:
         if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
             raise RunFileError(f"not an evaluation run of format {RUN_FORMAT}")
         try:
-            return _build(cls, data)
-        except (KeyError, TypeError, ValueError) as ex:
+            return _RUN.validate_python(data)
+        except pydantic.ValidationError as ex:
             raise RunFileError(f"malformed evaluation run: {ex}") from ex
 
 
-T = TypeVar("T")
-
-
-def _build(cls: type[T], data: Any) -> T:
-    """A dataclass from its `asdict` form (nested dataclasses, tuples, optionals)."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {f.name: _value(hints[f.name], data[f.name]) for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
-    return cls(**kwargs)
-
-
-def _value(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _value(inner[0], value)
-    if origin is tuple:
-        item = typing.get_args(tp)[0]
-        return tuple(_value(item, v) for v in value)
-    if isinstance(tp, type) and is_dataclass(tp):
-        return _build(tp, value)
-    if tp is float:
-        return float(value)
-    return value
+_RUN = pydantic.TypeAdapter(EvalRun)
+"""Decodes a run from its `asdict` form, nested dataclasses, tuples and optionals included."""
 
 
 # --- backends -----------------------------------------------------------------------------------------------

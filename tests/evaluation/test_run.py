@@ -175,6 +175,15 @@ def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
         load_run(path)
 
 
+def test_a_run_with_a_malformed_field_is_refused_with_the_field_named(run: EvalRun, tmp_path: Path) -> None:
+    data = json.loads(run.to_json())
+    data["latency"]["search_ms"] = ["fast"]
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(RunFileError, match="search_ms"):
+        load_run(path)
+
+
 def test_markdown_and_html_show_tables_plots_and_failures(run: EvalRun) -> None:
     md = markdown(run)
     assert "| arkiv |" in md and "recall@5" in md
