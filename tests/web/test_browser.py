@@ -621,9 +621,6 @@ def _axe(page: Any) -> list[str]:
     return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in results.response["violations"]]
 
 
-@pytest.mark.xfail(
-    reason="axe: landmark-unique, the early sources section and the answer's sources share one label", strict=False
-)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_nothing_and_contrast_meets_aa_in_light_and_dark(
     browser: Any, live_server: LiveServer, scheme: str
