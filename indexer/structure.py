@@ -113,6 +113,12 @@ _PARA_AFTER = re.compile(
     r"^(?P<num>\d{1,4})(?P<suffix>\s?[a-z](?![a-zåäö]))?\s*(?P<sym>§|\$|&)\s*[.:]?\s*(?P<rest>.*)$"
 )
 _PARA_OCR8 = re.compile(r"^8\s+(?P<num>\d{1,3})\s*[.:]?\s*(?P<rest>.*)$")
+# The page header of a Finland-Swedish protocol, "Protokoll 49 § 15.09.2022 Sida", names the § the page belongs
+# to; OCR reads its § as "8" glued to the number ("Protokoll 498 15.09.2022 Sida") or as "$" ("49 $ 15.09.2022").
+# The text layer writes no number there at all ("Protokoll 15.09.2022 Sida"), so a number there is the §.
+_OCR_PAGE_HEADER = re.compile(
+    r"^(?:[A-ZÅÄÖ][a-zåäö]{5,20}\s+)?(?P<num>\d{1,3})\s?[8$§]\s+\d{1,2}\.\d{1,2}\.\d{4}\s+Sida\b.{0,12}$"
+)
 _TOC_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|\s\d{1,3}\s*$")
 
 _PART_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -358,6 +364,11 @@ def _marker_of(ln: _Line) -> tuple[str, str] | None:
 def _find_markers(lines: list[_Line]) -> list[_Marker]:
     out: list[_Marker] = []
     for ln in lines:
+        header = _OCR_PAGE_HEADER.match(ln.text) if ln.ocr else None
+        if header:
+            # labels its page, as a § printed on the page's last line does in the text layer
+            out.append(_Marker(ln.idx, header.group("num").lstrip("0") or "0", "", trailing=True))
+            continue
         found = _marker_of(ln)
         if not found:
             continue
@@ -609,6 +620,14 @@ def _read_item_header(lines: list[_Line], item: _Item, rest: str) -> None:
     cases: list[str] = []
     i = item.start + (1 if lines[item.start].text and _marker_of(lines[item.start]) else 0)
     end = item.end
+    numbered = None if rest else _numbered_title(lines, item)
+    if numbered is not None:
+        # below an OCR'd page header: the logo's noise, the header, the case number, then "498 Budgetdirektiv"
+        for k in range(i, numbered):
+            if is_case_number_line(lines[k].text):
+                cases.extend(c for c in find_case_numbers(lines[k].text) if c not in cases)
+        title_lines = [_NUMBERED_TITLE.match(lines[numbered].text).group("title")]  # type: ignore[union-attr]
+        i = numbered + 1
     while i < end:
         ln = lines[i]
         t = ln.text
@@ -646,6 +665,27 @@ def _read_item_header(lines: list[_Line], item: _Item, rest: str) -> None:
     item.title = _shorten(_join_title(title_lines))
     item.header_end = i
     item.case_numbers = tuple(cases)
+
+
+# "498 Budgetdirektiv för 2023", "49 $ Budgetdirektiv", "49 § Budgetdirektiv": the § number, its sign (read by OCR
+# as "8" or "$"), the title
+_NUMBERED_TITLE = re.compile(r"^(?P<num>\d{1,4})\s?[8$§]\s+(?P<title>[A-ZÅÄÖ][^\n]{2,100})$")
+
+
+def _numbered_title(lines: list[_Line], item: _Item, limit: int = 15) -> int | None:
+    """The line among the item's first ones that gives its § number and title in one, on an OCR'd page."""
+    seen = 0
+    for k in range(item.start, min(item.end, item.start + 3 * limit)):
+        ln = lines[k]
+        if not ln.text:
+            continue
+        m = _NUMBERED_TITLE.match(ln.text) if ln.ocr else None
+        if m and m.group("num") == item.number and not _OCR_PAGE_HEADER.match(ln.text):
+            return k
+        seen += 1
+        if seen >= limit:
+            break
+    return None
 
 
 def _shorten(text: str, limit: int = 120) -> str:

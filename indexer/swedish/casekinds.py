@@ -76,10 +76,11 @@ KIND_LABELS: dict[str, dict[str, str]] = {
 
 # "Personalsektionen 20.2.2023, 4 §", "Samarbetsgruppen 24...2022, 10 §" (a garbled text layer loses digits),
 # "Stadsstyrelsen 12.12.2022 § 301": one earlier (or the present) treatment of a case in a Finland-Swedish §.
+# OCR reads the § as "$" or, after a space, as "8" ("Stadsstyrelsen 5.9.2022, 176 8").
 STEP_HEADER = re.compile(
     r"^[ \t]*(?P<body>[A-ZÅÄÖ][\wåäöÅÄÖ\-]+(?:[ \t][\wåäöÅÄÖ\-]+){0,3}?)[ \t]+"
     r"(?P<date>\d{1,2}\.[\d.]{1,6}\.?\d{4}|\d{1,2}\.\d{1,2}\.\d{2,4})[ \t]*,?[ \t]*"
-    r"(?:(?P<num>\d{1,4})[ \t]*§|§[ \t]*(?P<num2>\d{1,4}))[ \t]*$",
+    r"(?:(?P<num>\d{1,4})(?:[ \t]*[§$]|[ \t]8)|§[ \t]*(?P<num2>\d{1,4}))[ \t]*$",
     re.MULTILINE,
 )
 # "Stadsdirektör Martin Norrgårds förslag:" / "Personalsektionens beslut:" (the 's' of the genitive may be lost).

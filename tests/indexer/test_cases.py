@@ -173,6 +173,19 @@ def test_finland_swedish_earlier_treatments_become_steps(index: CaseIndex) -> No
     assert steps[2].decision == "Stadsdirektörens förslag godkändes."
 
 
+def test_an_earlier_treatment_is_read_where_ocr_turned_its_section_sign_into_8_or_dollar() -> None:
+    from indexer.swedish.casekinds import STEP_HEADER
+
+    for line, number in (
+        ("Stadsstyrelsen 5.9.2022, 176 8", "176"),
+        ("Välfärdsnämnden 15.9.2022, 47 $", "47"),
+        ("Personalsektionen 20.2.2023, 4 §", "4"),
+    ):
+        m = STEP_HEADER.match(line)
+        assert m is not None and m.group("num") == number and m.group("date") in line
+    assert STEP_HEADER.match("Stadsstyrelsen 5.9.2022, 1768") is None  # a glued 8 could be the number's own
+
+
 def test_steps_of_a_restricted_document_are_hidden_from_others(index: CaseIndex) -> None:
     assert index.timeline("NKBY 2022/605") == []
     assert index.timeline("NKBY 2022/605", access_groups=("public",)) == []

@@ -170,6 +170,46 @@ def test_ocr_section_signs() -> None:
     assert "15" not in items(segment([Page(1, text, "text", 1.0)], "protokoll"))
 
 
+def test_an_ocr_page_header_names_the_section_of_its_page() -> None:
+    """OCR'd Finland-Swedish protocol pages: the header's § is read as "8" or "$" ("Protokoll 478 15.09.2022
+    Sida", "49 $ 15.09.2022 Sida") and the title line below the case number as "498 Budgetdirektiv för 2023"."""
+    pages = [
+        Page(
+            1,
+            "KAT\nÖR NYKARLEBY\nProtokoll 478 15.09.2022 Sida\nVälfärdshämnden 16\nNKBY/912/00.01.00/2021\n\n"
+            "478 Mötestider 2022; Välfärdsnämnden\n\nBeredning: välfärdschef\nVälfärdsnämndens beslut:\n"
+            "Enligt förslag.",
+            "ocr",
+            0.9,
+        ),
+        Page(
+            2,
+            "KAT\nKy\nNYKARLEBY\nProtokoll\n49 $ 15.09.2022 Sida\nVälfärdshämnden 18\n"
+            "NKBY/465/02.02.00.00/2022\n\n498 Budgetdirektiv för 2023\n\nTidigare behandling:\n"
+            "Stadsstyrelsen 5.9.2022, 176 8\n\nAtt uppgöra en budget påverkas alltid av samhällets ekonomi.",
+            "ocr",
+            0.9,
+        ),
+        Page(
+            3,
+            "KAT\nProtokoll 498 15.09.2022 Sida\nVälfärdshämnden 19\n\nPrognosen pekar på ett årsbidrag om "
+            "drygt 3 miljoner.\nVälfärdsnämndens beslut:\nGodkändes.",
+            "ocr",
+            0.9,
+        ),
+    ]
+    found = items(segment(pages, "protokoll"))
+    assert list(found) == ["47", "49"]
+    assert found["47"][0].section == "Mötestider 2022; Välfärdsnämnden"
+    assert found["47"][0].case_numbers == ("NKBY 2021/912",)
+    assert (found["47"][0].page_start, found["47"][-1].page_end) == (1, 1)
+    assert found["49"][0].section == "Budgetdirektiv för 2023"
+    assert found["49"][0].case_numbers == ("NKBY 2022/465",)
+    assert (found["49"][0].page_start, found["49"][-1].page_end) == (2, 3)
+    # A text layer writes no number in the header: there "478" is not read as a §.
+    assert "47" not in items(segment([Page(1, pages[0].text, "text", 1.0)], "protokoll"))
+
+
 def test_report_sections_follow_numbered_headings() -> None:
     text = (
         " 1 FÖRVALTNINGSBERÄTTELSE\n\n1.1 Verksamhetsidé\nFörbundet bildades 1999 och är ett samverkansorgan "
