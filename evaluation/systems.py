@@ -43,6 +43,8 @@ NAIVE_POOL = 50
 """Candidates each of BM25 and dense ranks before the naive baseline fuses them."""
 RELEASE_PREFIX = "v"
 """A system name that starts so (v0.1.0) names a release tag."""
+RELEASES = {"v0.1.0": "69c066ac367b147d770e382f76c6f5eb41fb7bf4"}
+"""The commit of each release, for a clone that was made without its tags (a tag found in the repository wins)."""
 
 
 @dataclass(frozen=True)
@@ -167,12 +169,18 @@ def first_sentence(text: str) -> str:
 
 
 def ensure_release(tag: str, cache: Path, repo: Path = REPO) -> Path:
-    """A git worktree of `tag` under the cache (created once, detached, left alone afterwards)."""
+    """A git worktree of `tag` (or, without the tag, its commit in `RELEASES`) under the cache (created once,
+    detached, left alone afterwards)."""
     target = cache / "releases" / tag
     try:
         want = _git(repo, "rev-parse", f"{tag}^{{commit}}")
     except EvaluationError as ex:
-        raise EvaluationError(f"no release {tag!r} in {repo}: {ex}") from ex
+        if tag not in RELEASES:
+            raise EvaluationError(f"no release {tag!r} in {repo}: {ex}") from ex
+        try:
+            want = _git(repo, "rev-parse", f"{RELEASES[tag]}^{{commit}}")
+        except EvaluationError as missing:
+            raise EvaluationError(f"release {tag!r} ({RELEASES[tag][:12]}) is not in {repo}: {missing}") from missing
     if target.is_dir():
         have = _git(target, "rev-parse", "HEAD")
         if have != want:

@@ -183,6 +183,24 @@ def test_a_release_runs_from_its_worktree_in_a_worker(tmp_path: Path) -> None:
     assert list((cache / "index").glob("v0.1.0-fixtures-*"))
 
 
+def test_a_release_without_its_tag_is_found_by_its_pinned_commit(tmp_path: Path) -> None:
+    """A clone made without tags still evaluates v0.1.0; an unknown tag is a clear error."""
+    import subprocess
+
+    from evaluation.errors import EvaluationError
+    from evaluation.systems import RELEASES, REPO, ensure_release
+
+    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", RELEASES["v0.1.0"]], check=False).returncode:
+        pytest.skip("a shallow clone without the release's commit")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(REPO), str(clone)], check=True)
+    root = ensure_release("v0.1.0", tmp_path / "cache", repo=clone)
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert head.stdout.strip() == RELEASES["v0.1.0"]
+    with pytest.raises(EvaluationError, match="v9.9.9"):
+        ensure_release("v9.9.9", tmp_path / "cache", repo=clone)
+
+
 def test_pages_are_read_once_per_file_content_and_loader_code(tmp_path: Path) -> None:
     from evaluation.harness import PageCache
 
