@@ -422,28 +422,58 @@ def _finnish_steps(
     starts = [
         h for i, h in enumerate(headers) if i + 1 == len(headers) or joined[h.end() : headers[i + 1].start()].strip()
     ]
-    segments = [
-        (h, joined[h.end() : (starts[k + 1].start() if k + 1 < len(starts) else len(joined))])
-        for k, h in enumerate(starts)
+    segments: list[tuple[int, int, re.Match[str] | None]] = [
+        (h.end(), starts[k + 1].start() if k + 1 < len(starts) else len(joined), h) for k, h in enumerate(starts)
     ]
+    if segments:
+        # The § itself, when no header line opens it: after the last earlier treatment's decision, a new
+        # "Beredning:" starts the meeting's own treatment (body, date and § are the protocol's).
+        at, end, last = segments[-1]
+        present = _present_treatment(joined, at, end)
+        if present is not None:
+            segments[-1] = (at, present, last)
+            segments.append((present, end, None))
     out = []
-    for header, seg in segments:
-        body = header.group("body")
-        dates = find_dates(header.group("date"))
-        number = header.group("num") or header.group("num2")
-        step_text = re.sub(r"\n[ \t]*_{3,}[ \t]*(?=\n|$)", "\n", seg)
+    for at, end, header in segments:
+        if header is not None:
+            body: str | None = header.group("body")
+            dates = find_dates(header.group("date"))
+            date = dates[0] if dates else None
+            number = header.group("num") or header.group("num2")
+            start = header.start()
+        else:
+            body, date, number, start = None, chunks[0].date, None, at
+        step_text = re.sub(r"\n[ \t]*_{3,}[ \t]*(?=\n|$)", "\n", joined[at:end])
         proposal = decision = None
         p = list(PROPOSAL_LINE.finditer(step_text))
-        d = list(DECISION_LINE.finditer(step_text))
+        d = list(DECISION_LINE.finditer(step_text)) or list(_BARE_DECISION.finditer(step_text))
         if d:
             decision = _clean(step_text[d[-1].end() :], 800)
         if p:
-            end = d[-1].start() if d and d[-1].start() > p[-1].end() else len(step_text)
-            proposal = _clean(step_text[p[-1].end() : end], 800)
-        i = max(k for k, at in enumerate(starts_at) if at <= header.start())
-        chunk, pos = chunks[i], header.start() - starts_at[i]
-        out.append((chunk, pos, body, dates[0] if dates else None, number, step_text, proposal, decision))
+            stop = d[-1].start() if d and d[-1].start() > p[-1].end() else len(step_text)
+            proposal = _clean(step_text[p[-1].end() : stop], 800)
+        i = max(k for k, at_k in enumerate(starts_at) if at_k <= start)
+        chunk, pos = chunks[i], start - starts_at[i]
+        out.append((chunk, pos, body, date, number, step_text, proposal, decision))
     return out
+
+
+_BARE_DECISION = re.compile(r"^[ \t]*Beslut[ \t]*:[ \t]*$", re.MULTILINE)
+_PREPARATION = re.compile(r"^[ \t]*Beredning[ \t]*:", re.MULTILINE)
+
+
+def _present_treatment(joined: str, start: int, end: int) -> int | None:
+    """Where the meeting's own treatment begins inside the last earlier treatment's text: the paragraph after
+    that treatment's decision, when a "Beredning:" follows it; None when the § ends with that decision."""
+    decided = DECISION_LINE.search(joined, start, end)
+    if decided is None:
+        return None
+    said = re.compile(r"\S").search(joined, decided.end(), end)  # the decision's first word
+    gap = re.compile(r"\n[ \t]*\n").search(joined, said.end(), end) if said else None
+    if gap is None:
+        return None
+    prepared = _PREPARATION.search(joined, gap.end(), end)
+    return gap.end() if prepared is not None else None
 
 
 def _entries_for(doc_chunks: Sequence[Chunk]) -> list[CaseEntry]:

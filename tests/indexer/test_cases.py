@@ -77,6 +77,46 @@ _____
 """
 
 
+# A Finland-Swedish § whose own treatment has no header line: it follows the last earlier treatment's decision.
+COUNCIL = """ Protokoll
+Rådet för funktionshindrade
+Sammanträdestid 24.5.2023 kl. 17.00
+Ärenden 13
+ Protokoll
+Rådet för funktionshindrade
+13 §
+24.05.2023
+Sida
+4
+NKBY/523/00.05.00/2022
+
+13 § Motion, Gör Kackurdunten tillgänglig för alla
+
+Tidigare behandling:
+Stadsfullmäktige 8.9.2022, 43 §
+
+Stadsfullmäktige 8.9.2022, 43 §
+Frej Strang inlämnade en motion.
+Stadsfullmäktiges beslut:
+Motionen överfördes till stadsstyrelsen för vidare beredning.
+
+Stadsstyrelsen 26.9.2022, 202 §
+Stadsdirektör Martin Norrgårds förslag:
+Motionen överförs till rådet för funktionshindrade för vidare beredning.
+Stadsstyrelsens beslut:
+Stadsstyrelsens beslut i enlighet med stadsdirektörens förslag.
+
+Gör Kackurdunten tillgänglig för alla
+
+Beredning: Kommunikationskoordinator Johan Svenlin
+Planläggningsingenjören redogör för tekniska förutsättningar.
+Ordförandes förslag: Rådet diskuterar och ger utlåtande.
+
+Beslut:
+Rådet överför sitt ställningstagande till tekniska nämnden.
+"""
+
+
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Indexer]:
     root = tmp_path_factory.mktemp("cases")
@@ -88,6 +128,12 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Indexer]:
     (corpus / "namnden.meta.yaml").write_text(
         'title: "Protokoll ANA-nämnden 2022-02-23"\ndoc_type: protokoll\ndate: "2022-02-23"\n'
         'body: "Nämnd för arbetsmarknad, näringsliv och attraktivitet"\naccess_groups: [public]\n',
+        encoding="utf-8",
+    )
+    (corpus / "radet.txt").write_text(COUNCIL, encoding="utf-8")
+    (corpus / "radet.meta.yaml").write_text(
+        'title: "Protokoll Rådet för funktionshindrade 2023-05-24"\ndoc_type: protokoll\ndate: "2023-05-24"\n'
+        'body: "Rådet för funktionshindrade"\naccess_groups: [public]\n',
         encoding="utf-8",
     )
     (corpus / "personal.txt").write_text(FINNISH, encoding="utf-8")
@@ -171,6 +217,17 @@ def test_finland_swedish_earlier_treatments_become_steps(index: CaseIndex) -> No
     assert steps[1].body == "Personalsektionen"
     assert "150 euro" in (steps[2].proposal or "")
     assert steps[2].decision == "Stadsdirektörens förslag godkändes."
+
+
+def test_the_meetings_own_treatment_follows_the_earlier_ones_without_a_header(index: CaseIndex) -> None:
+    steps = index.timeline("NKBY 2022/523", access_groups=("public",))
+    assert [(e.date, e.body, e.paragraph) for e in steps] == [
+        ("2022-09-08", "Stadsfullmäktige", "43"),
+        ("2022-09-26", "Stadsstyrelsen", "202"),
+        ("2023-05-24", "Rådet för funktionshindrade", "13"),
+    ]
+    assert steps[1].decision == "Stadsstyrelsens beslut i enlighet med stadsdirektörens förslag."
+    assert steps[2].decision == "Rådet överför sitt ställningstagande till tekniska nämnden."
 
 
 def test_an_earlier_treatment_is_read_where_ocr_turned_its_section_sign_into_8_or_dollar() -> None:
