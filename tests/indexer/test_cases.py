@@ -278,6 +278,12 @@ def test_questions_about_a_case_course_are_recognised() -> None:
     assert is_case_course_question("Har nämnden beslutat om det här tidigare?")
     assert is_case_course_question("What happened to case RJL 2022/258?")
     assert not is_case_course_question("Hur mycket beviljades Smålands Turism?")
+    # a case named by its number and nothing else asked: what it is about is its course
+    assert is_case_course_question("Vad gäller RJL 2022/258?")
+    assert is_case_course_question("Vad handlar ärendet om?")
+    assert is_case_course_question("What is case RJL 2022/258 about?")
+    assert not is_case_course_question("Vad gäller för ansökan 2023/24?")
+    assert not is_case_course_question("Vad gäller för bidrag till föreningar?")
     assert is_precedent_question("Har vi beviljat liknande stöd förut?")
     assert not is_precedent_question("Vad beslutade presidiet om RJL 2022/258?")
 
