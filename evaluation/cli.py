@@ -224,6 +224,30 @@ def swequad_command(split: str, system_names: tuple[str, ...], reps: int, cache:
     click.echo(f"Resultat: {folder}", err=True)
 
 
+@eval_command.command("cases")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="An index's data dir (run `arkiv index` into it first). Default: ARKIV_DATA_DIR.",
+)
+def cases_command(data_dir: Path | None) -> None:
+    """Case timelines against their pages: every case number on more than one page and the pages its timeline
+    does not cover.
+
+    Example: ARKIV_DATA_DIR=data-pdfs arkiv index ../shared/real-pdfs && arkiv eval cases --data-dir data-pdfs
+    """
+    from evaluation.casecheck import check_cases, markdown
+    from indexer.cases import case_index_path
+
+    if data_dir is None:
+        from indexer.settings import IndexSettings
+
+        data_dir = IndexSettings().data_dir
+    if not case_index_path(data_dir).exists():
+        raise click.ClickException(f"no case index in {data_dir}: run `arkiv index` with ARKIV_DATA_DIR={data_dir}")
+    click.echo(markdown(check_cases(data_dir)), nl=False)
+
+
 @eval_command.command("configs")
 @click.option("--url", help="Evaluate a running Arkiv server (its /api/search and /api/ask) instead of in-process.")
 @click.option(

@@ -293,3 +293,25 @@ def test_statute_and_report_series_are_not_cases() -> None:
 
     assert is_reference_series("MSBFS 2015/5") and is_reference_series("SOU 2021/25")
     assert not is_reference_series("RJL 2022/258") and not is_reference_series("2022/258")
+
+
+def test_the_case_check_names_the_pages_a_timeline_does_not_cover(
+    indexed: tuple[Path, Indexer], tmp_path: Path
+) -> None:
+    """`arkiv eval cases`: every case number on more than one page against its timeline."""
+    from evaluation.casecheck import check_cases, markdown
+
+    data, _ = indexed
+    checks = check_cases(data)
+    assert checks and all(c.complete for c in checks), markdown(checks)
+    widest = next(c for c in checks if c.number == "RJL 2022/258")
+    assert {s for s, _ in widest.places} == {"kallelse.txt", "namnden.txt"}  # written "RJL …" and "Dnr …"
+    # The same index with the committee's steps of that case lost: the check names the committee's pages.
+    lost = next(s for s, _ in widest.places if s == "namnden.txt")
+    shutil.copytree(data / "catalog", tmp_path / "catalog")
+    index = CaseIndex.load(data / CASES_FILE)
+    kept = [e for e in index.entries() if not (index.resolve(e.case_number) == widest.case and e.source == lost)]
+    CaseIndex(kept).save(tmp_path / CASES_FILE)
+    again = {c.number: c for c in check_cases(tmp_path)}[widest.number]
+    assert not again.complete and again.missing == tuple(p for p in widest.places if p[0] == lost)
+    assert f"{lost} p." in markdown(list({c.number: c for c in check_cases(tmp_path)}.values()))
