@@ -460,6 +460,8 @@ def _finnish_steps(
 
 _BARE_DECISION = re.compile(r"^[ \t]*Beslut[ \t]*:[ \t]*$", re.MULTILINE)
 _PREPARATION = re.compile(r"^[ \t]*Beredning[ \t]*:", re.MULTILINE)
+_WORD_START = re.compile(r"\S")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 def _present_treatment(joined: str, start: int, end: int) -> int | None:
@@ -468,8 +470,8 @@ def _present_treatment(joined: str, start: int, end: int) -> int | None:
     decided = DECISION_LINE.search(joined, start, end)
     if decided is None:
         return None
-    said = re.compile(r"\S").search(joined, decided.end(), end)  # the decision's first word
-    gap = re.compile(r"\n[ \t]*\n").search(joined, said.end(), end) if said else None
+    said = _WORD_START.search(joined, decided.end(), end)  # the decision's first word
+    gap = _BLANK_LINE.search(joined, said.end(), end) if said else None
     if gap is None:
         return None
     prepared = _PREPARATION.search(joined, gap.end(), end)

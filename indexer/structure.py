@@ -623,19 +623,18 @@ def _read_item_header(lines: list[_Line], item: _Item, rest: str) -> None:
     numbered = None if rest else _numbered_title(lines, item)
     if numbered is not None:
         # below an OCR'd page header: the logo's noise, the header, the case number, then "498 Budgetdirektiv"
-        for k in range(i, numbered):
-            if is_case_number_line(lines[k].text):
-                cases.extend(c for c in find_case_numbers(lines[k].text) if c not in cases)
-        title_lines = [_NUMBERED_TITLE.match(lines[numbered].text).group("title")]  # type: ignore[union-attr]
-        i = numbered + 1
+        at, title = numbered
+        for k in range(i, at):
+            _add_case_numbers(cases, lines[k].text)
+        title_lines = [title]
+        i = at + 1
     while i < end:
         ln = lines[i]
         t = ln.text
         if not t or ln.furniture:
             i += 1
             continue
-        if is_case_number_line(t):
-            cases.extend(c for c in find_case_numbers(t) if c not in cases)
+        if _add_case_numbers(cases, t):
             i += 1
             continue
         if _stops_title(t):
@@ -657,8 +656,7 @@ def _read_item_header(lines: list[_Line], item: _Item, rest: str) -> None:
         if not t or lines[i].furniture:
             i += 1
             continue
-        if is_case_number_line(t):
-            cases.extend(c for c in find_case_numbers(t) if c not in cases)
+        if _add_case_numbers(cases, t):
             i += 1
             continue
         break
@@ -672,16 +670,25 @@ def _read_item_header(lines: list[_Line], item: _Item, rest: str) -> None:
 _NUMBERED_TITLE = re.compile(r"^(?P<num>\d{1,4})\s?[8$§]\s+(?P<title>[A-ZÅÄÖ][^\n]{2,100})$")
 
 
-def _numbered_title(lines: list[_Line], item: _Item, limit: int = 15) -> int | None:
-    """The line among the item's first ones that gives its § number and title in one, on an OCR'd page."""
+def _add_case_numbers(cases: list[str], line: str) -> bool:
+    """Whether ``line`` is a case-number line of a § header; its case numbers join ``cases`` (no repeats)."""
+    if not is_case_number_line(line):
+        return False
+    cases.extend(c for c in find_case_numbers(line) if c not in cases)
+    return True
+
+
+def _numbered_title(lines: list[_Line], item: _Item, limit: int = 15) -> tuple[int, str] | None:
+    """(index, title) of the line among the item's first ones that gives its § number and title in one, on an
+    OCR'd page."""
     seen = 0
     for k in range(item.start, min(item.end, item.start + 3 * limit)):
         ln = lines[k]
         if not ln.text:
             continue
         m = _NUMBERED_TITLE.match(ln.text) if ln.ocr else None
-        if m and m.group("num") == item.number and not _OCR_PAGE_HEADER.match(ln.text):
-            return k
+        if m and m.group("num") == item.number:
+            return k, m.group("title")
         seen += 1
         if seen >= limit:
             break
