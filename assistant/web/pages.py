@@ -274,14 +274,14 @@ def _row_lines(text: str, needle: str) -> list[tuple[int, int]]:
         return math.log(1 + len(lines) / spread[w])
 
     present = {w for w in wanted if w in spread}
-    total = sum(weight(w) for w in present)
+    total = math.fsum(weight(w) for w in present)
     if len(present) < 3 or total <= 0:
         return []
 
     def score(i: int, held: set[str]) -> float:
         words = set(lines[i][2])
-        new = sum(weight(w) for w in words & wanted - held)
-        return new - UNMATCHED_COST * sum(weight(w) for w in words - wanted)
+        new = math.fsum(weight(w) for w in words & wanted - held)
+        return new - UNMATCHED_COST * math.fsum(weight(w) for w in words - wanted)
 
     def run_from(anchor: int) -> tuple[float, int, int]:
         held = set(lines[anchor][2]) & wanted
@@ -292,7 +292,8 @@ def _row_lines(text: str, needle: str) -> list[tuple[int, int]]:
         while first > 0 and (not lines[first - 1][2] or score(first - 1, held) > 0):
             first -= 1
             held |= set(lines[first][2]) & wanted
-        return sum(weight(w) for w in held), first, -last  # equal weight: the tighter run
+        # fsum: a set's order changes with the hash seed, so a plain sum could break a tie between equal runs
+        return math.fsum(weight(w) for w in held), first, -last  # equal weight: the tighter run
 
     anchors = [i for i in range(len(lines)) if score(i, set()) > 0]
     if not anchors:
