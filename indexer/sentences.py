@@ -133,6 +133,17 @@ def _is_short_standalone(line: str) -> bool:
     return True
 
 
+def _is_wrapped_tail(line: str, prev_line: str) -> bool:
+    """A last word or two that ends a sentence wrapped from the line before ("… i december" / "2020.")."""
+    return (
+        len(line.split()) <= 2
+        and _TERMINAL.search(line) is not None
+        and not _BULLET.match(line)
+        and not _TERMINAL.search(prev_line)
+        and not prev_line.endswith(":")
+    )
+
+
 def _unit_spans(text: str) -> list[tuple[int, int]]:
     """Spans of units: runs of lines that belong together before sentence splitting."""
     units: list[tuple[int, int]] = []
@@ -164,7 +175,7 @@ def _unit_spans(text: str) -> list[tuple[int, int]]:
                 continues = True
             elif blank_since:
                 continues = False
-            elif _LINE_END_CONNECTOR.search(prev_line):
+            elif _LINE_END_CONNECTOR.search(prev_line) or _is_wrapped_tail(line, prev_line):
                 continues = True
             else:
                 # A wrapped line of prose goes on; a heading, label or "Key:" line stands alone.

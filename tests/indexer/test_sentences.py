@@ -98,6 +98,24 @@ def test_pdf_line_breaks_inside_a_sentence_are_joined() -> None:
     ]
 
 
+def test_a_sentence_whose_last_word_wrapped_to_its_own_line_is_one_sentence() -> None:
+    text = (
+        "Bildningsplan för Folkhögskolorna. Nämnden för arbetsmarknad, näringsliv och attraktivitet\n"
+        "(ANA) antog bildningsplan för folkhögskolorna i december\n2020.\nKulturplanen gäller 2022–2024.\n"
+        "Beslut\n1. Godkänna.\nRubrik:\n2021."
+    )
+    assert split_sentences(text) == [
+        "Bildningsplan för Folkhögskolorna.",
+        "Nämnden för arbetsmarknad, näringsliv och attraktivitet (ANA) antog bildningsplan för folkhögskolorna i "
+        "december 2020.",
+        "Kulturplanen gäller 2022–2024.",
+        "Beslut",
+        "1. Godkänna.",
+        "Rubrik:",
+        "2021.",
+    ]
+
+
 def test_words_broken_at_a_line_end_are_mended() -> None:
     assert normalise_sentence("Kontroll av räkenskaps-\ninformation") == "Kontroll av räkenskapsinformation"
     assert normalise_sentence("Vård-\noch omsorgscollege") == "Vård- och omsorgscollege"
