@@ -52,7 +52,6 @@ LLM_UNITS = 12
 """Units an LLM answerer reads: the selector's best, several times what an offline answer quotes."""
 MAX_DECISION_ITEMS = 4
 """Items of one decision quoted ("1. Bevilja … 2. Finansiering sker …"); a decision rarely has more that matter."""
-"""Items shown for a list question (the issue's limit); the rest are counted ("och 4 till")."""
 UNIT_MAX_CHARS = 400
 """A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
 
@@ -243,7 +242,7 @@ class Composer:
             compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
         )
         lines = []
-        for s in chosen:
+        for i, s in enumerate(chosen):
             c = s.candidate
             hit = hits[c.hit_index]
             text = _clean(c.text)
@@ -251,6 +250,10 @@ class Composer:
                 header = _table_header(hit, c)
                 if header:
                     text = f"{header}: {text}"
+            elif i == 0 and hit.chunk.paragraph:
+                # a fact from a protocol's §: who decided, when, § and case number lead it, as for a decision
+                head = _decision_lead(s, hits)
+                text = f"{head}: {text}" if head else text
             lines.append(f"{_ended(text)} [{c.hit_index + 1}]")
         return Composition(" ".join(lines), probability, tuple(chosen), answers, ranked)
 
