@@ -52,3 +52,19 @@ def test_a_decision_reads_as_one_with_its_own_verb() -> None:
     assert first.startswith("Presidiet, 2022-02-10, § 12, RJL 2022/99: ")
     assert "Avslå ansökan" in comp.text and "bevilja" not in comp.text.lower()
     assert all(line.rstrip().endswith("[1]") for line in comp.text.splitlines())
+
+
+def test_a_fact_from_a_protocols_paragraph_says_which_body_date_and_paragraph() -> None:
+    meta = DocumentMeta(title="Protokoll 2022-02-10", body="Presidiet", date="2022-02-10")
+    text = (
+        "Projektet InsTrä ägs och drivs sedan 2020-01-01 av Träcentrum Nässjö Kompetensutveckling AB.\n"
+        "Projektets totala kostnad uppgår till 1 110 800 kr för hela projektperioden."
+    )
+    chunk = Chunk("d", 4, text, 3, 3, meta, "d.txt", kind="paragraph", paragraph="25", case_numbers=("RJL 2019/1998",))
+    comp = Composer().compose("How much does the InsTrä project cost in total?", [Hit(chunk, 1.0, 1)], "en")
+    assert comp.text.startswith("Presidiet, 2022-02-10, § 25, RJL 2019/1998: ")
+    assert "1 110 800 kr" in comp.text
+
+    plain = replace(chunk, kind="prose", paragraph=None, case_numbers=())
+    comp = Composer().compose("How much does the InsTrä project cost in total?", [Hit(plain, 1.0, 1)], "en")
+    assert not comp.text.startswith("Presidiet") and "1 110 800 kr" in comp.text
