@@ -54,6 +54,8 @@ MAX_DECISION_ITEMS = 4
 """Items of one decision quoted ("1. Bevilja … 2. Finansiering sker …"); a decision rarely has more that matter."""
 UNIT_MAX_CHARS = 400
 """A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
+LEAD_IN_CHARS = 400
+"""What may follow a chosen lead-in that ends in a colon: the items it announces, up to this many characters."""
 
 _DECISION_VERB = re.compile(
     r"\b(beviljar|beviljas|beviljade|avslår|avslogs|avslog|avslås|återremitterar|återremitteras|återremitterade|"
@@ -112,6 +114,38 @@ def compose_units(scored: Sequence[Scored], delta: float, max_chars: float, limi
         chosen.append(s)
         length += len(s.candidate.text)
     return chosen
+
+
+def _with_items(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scored]:
+    """A chosen lead-in that ends in a colon ("Sammanträdesdatum fastställdes enligt följande:") says nothing on
+    its own: the unit after it in its passage follows it, and the items after that (not prose), up to
+    `MAX_LIST_ITEMS` and `LEAD_IN_CHARS`."""
+    out = list(chosen)
+    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
+    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    for lead in chosen:
+        if not lead.candidate.text.rstrip().endswith(":"):
+            continue
+        hit, ordinal = lead.candidate.hit_index, lead.candidate.ordinal
+        length = 0
+        for n in range(1, MAX_LIST_ITEMS + 1):
+            item = by_place.get((hit, ordinal + n))
+            if item is None or length + len(item.candidate.text) > LEAD_IN_CHARS:
+                break
+            if n > 1 and not _is_item(item.candidate):
+                break  # prose after the items: the list has ended
+            if (hit, ordinal + n) not in taken:
+                out.append(item)
+                taken.add((hit, ordinal + n))
+            length += len(item.candidate.text)
+            if item.candidate.text.rstrip().endswith(":"):
+                break
+    return out
+
+
+def _is_item(cand: Candidate) -> bool:
+    """A list item, decision item or table row, or a line that is not a sentence ("4.9.2023", "Kommunfinans Ab")."""
+    return cand.kind in ("list_item", "decision_item", "table_row") or not re.search(r"[.!?…]$", cand.text.rstrip())
 
 
 def _ended(text: str) -> str:
@@ -239,7 +273,10 @@ class Composer:
         number = qtype in (QuestionType.AMOUNT, QuestionType.COUNT) and scored[0].candidate.kind == "table_row"
         limit = 1 if number else 3  # a number asked of a table: its row, with the header
         chosen = in_reading_order(
-            compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
+            _with_items(
+                compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
+                ranking.scored,
+            )
         )
         lines = []
         for i, s in enumerate(chosen):
@@ -300,6 +337,7 @@ class Composer:
             if len(_LETTER_WORD.findall(s.candidate.text)) < 3 or _duplicate(s.candidate.text, items):
                 continue
             items.append(s)
+        items = _with_items(items, ranking.scored)
         if len(items) < 2:
             return "", []
         shown = in_reading_order(items[:MAX_LIST_ITEMS])

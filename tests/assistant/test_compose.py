@@ -68,3 +68,23 @@ def test_a_fact_from_a_protocols_paragraph_says_which_body_date_and_paragraph() 
     plain = replace(chunk, kind="prose", paragraph=None, case_numbers=())
     comp = Composer().compose("How much does the InsTrä project cost in total?", [Hit(plain, 1.0, 1)], "en")
     assert not comp.text.startswith("Presidiet") and "1 110 800 kr" in comp.text
+
+
+def test_a_lead_in_that_ends_in_a_colon_brings_the_items_it_announces() -> None:
+    text = (
+        "Personalsektionen behandlade sina mötestider.\n"
+        "Sammanträdesdatum för hösten 2023 fastställdes enligt följande:\n4.9.2023\n23.10.2023\n27.11.2023\n"
+        "Protokollet justeras vid nästa möte."
+    )
+    comp = Composer().compose("Vilka sammanträdesdatum fastställdes för hösten 2023?", [text_hit(text)], "sv")
+    assert all(date in comp.text for date in ("4.9.2023", "23.10.2023", "27.11.2023"))
+    assert "justeras" not in comp.text  # prose after the items is not one of them
+
+    directives = (
+        "Stadsstyrelsen föreslår för fullmäktige följande budgetdirektiv:\n"
+        "- Årsbidraget ska vara minst 3,6 miljoner euro.\n- Investeringarna hålls på en nivå som kan finansieras.\n"
+        "- Personalkostnaderna ökar högst 2 procent.\n"
+        "Ärendet bereddes av stadsdirektören som i sitt förslag gick igenom det ekonomiska läget."
+    )
+    comp = Composer().compose("Vilka budgetdirektiv föreslog stadsstyrelsen?", [text_hit(directives)], "sv")
+    assert all(item in comp.text for item in ("3,6 miljoner euro", "Investeringarna", "högst 2 procent"))
