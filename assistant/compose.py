@@ -56,6 +56,8 @@ UNIT_MAX_CHARS = 400
 """A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
 LEAD_IN_CHARS = 400
 """What may follow a chosen lead-in that ends in a colon: the items it announces, up to this many characters."""
+MAX_ROW_CELLS = 8
+"""Cells of one table row shown when a written cell answers: the row, not the whole table."""
 
 _DECISION_VERB = re.compile(
     r"\b(beviljar|beviljas|beviljade|avslår|avslogs|avslog|avslås|återremitterar|återremitteras|återremitterade|"
@@ -141,6 +143,28 @@ def _with_items(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scor
             if item.candidate.text.rstrip().endswith(":"):
                 break
     return out
+
+
+_CELL = re.compile(r"(?P<label>[^:\n]+?) – [^\n]*?: \S")
+"""A table cell written with its row label and column header ("Museum/konsthall – Driftredovisning – Utfall
+2025: 8 417"), as the indexer writes each cell of a PDF table (indexer/tables.py)."""
+
+
+def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
+    """When the best unit is a written table cell, its whole row: the cells of its passage with the same row
+    label, in order (a question about a row asks for more than one of its columns as often as not)."""
+    m = _CELL.match(best.candidate.text) if best.candidate.kind == "table_row" else None
+    if m is None:
+        return []
+    prefix = m.group("label") + " – "
+    hit = best.candidate.hit_index
+    row = [
+        s
+        for s in scored
+        if s.candidate.hit_index == hit and s.candidate.text.startswith(prefix) and s.candidate.kind == "table_row"
+    ]
+    row.sort(key=lambda s: s.candidate.ordinal)
+    return row[:MAX_ROW_CELLS] if best in row[:MAX_ROW_CELLS] else [best]
 
 
 def _is_item(cand: Candidate) -> bool:
@@ -272,8 +296,10 @@ class Composer:
         scored = [s for s in scored if not _is_table_header(s.candidate, hits)] or list(scored)
         number = qtype in (QuestionType.AMOUNT, QuestionType.COUNT) and scored[0].candidate.kind == "table_row"
         limit = 1 if number else 3  # a number asked of a table: its row, with the header
+        cells = _row_cells(scored[0], ranking.scored)
         chosen = in_reading_order(
-            _with_items(
+            cells
+            or _with_items(
                 compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
                 ranking.scored,
             )
@@ -283,7 +309,11 @@ class Composer:
             c = s.candidate
             hit = hits[c.hit_index]
             text = _clean(c.text)
-            if c.kind == "table_row" and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER):
+            if (
+                c.kind == "table_row"
+                and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER)
+                and not _CELL.match(c.text)
+            ):
                 header = _table_header(hit, c)
                 if header:
                     text = f"{header}: {text}"

@@ -88,3 +88,20 @@ def test_a_lead_in_that_ends_in_a_colon_brings_the_items_it_announces() -> None:
     )
     comp = Composer().compose("Vilka budgetdirektiv föreslog stadsstyrelsen?", [text_hit(directives)], "sv")
     assert all(item in comp.text for item in ("3,6 miljoner euro", "Investeringarna", "högst 2 procent"))
+
+
+def test_a_written_table_cell_answers_with_its_whole_row_and_no_other() -> None:
+    rows = (
+        "Stöd till studieorganisationer – Driftredovisning – Budget 2025: -400\n"
+        "Stöd till studieorganisationer – Driftredovisning – Utfall 2025: -377\n"
+        "Museum/konsthall – Driftredovisning – Budget 2025: -8 603\n"
+        "Museum/konsthall – Driftredovisning – Utfall 2025: -8 417\n"
+        "Museum/konsthall – Driftredovisning – Återstår: 186\n"
+        "Idrotts- och fritidsanläggning – Driftredovisning – Utfall 2025: -24 835"
+    )
+    hit = text_hit(rows, "Verksamhetsberättelse 2025")
+    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    question = "Vad är utfallet 2025 för raden Museum/konsthall i driftredovisningen, och hur mycket återstår?"
+    comp = Composer().compose(question, [hit], "sv")
+    assert "-8 417" in comp.text and "186" in comp.text and "-8 603" in comp.text
+    assert "studieorganisationer" not in comp.text and "Idrotts" not in comp.text
