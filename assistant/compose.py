@@ -7,9 +7,12 @@ The selector (assistant/select.py) ranks the answer units of the passages. The a
   cross-validated training scores by `choose_compose_params`, never by hand);
 - a list question ("vilka", "alla", "lista"): up to `MAX_LIST_ITEMS` items, one line each, gathered from all
   the passages retrieval returned for the list, with "och N till" for the rest;
-- a number asked of a table: the row with its table's header row;
+- a number asked of a table: the row with its table's header row; a cell written with its row label and
+  column ("Museum/konsthall – Driftredovisning – Utfall 2025: 8 417"): the cells of its row;
+- a lead-in that ends in a colon ("fastställdes enligt följande:"): with the items after it;
 - a decision: led by who decided, when, §, case number and the decision verb the unit itself uses
-  ("beviljar", "avslår", "återremitterar"), never a verb taken from the question.
+  ("beviljar", "avslår", "återremitterar"), never a verb taken from the question; any other fact from a
+  protocol's § is led by the same body, date, § and case number.
 
 Nothing is written that a cited unit or its passage's metadata does not hold; assistant/verify.py checks it.
 `Composition.probability` is the calibrated probability that the best unit answers: below the selector's
