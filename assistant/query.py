@@ -227,7 +227,9 @@ def _complete(question: str, previous: str, reply: str) -> str:
     extra: list[str] = []
     exclude = {w.lower() for w in content_words(q)}
     extra.extend(_subject_words(_YEAR.sub(" ", _strip_cases(previous)), exclude))
-    cases = prev.case_numbers or find_case_numbers(reply)[:1]
+    moves_year = bool(own.years) or bool(_NEXT_YEAR.search(q) or _PREVIOUS_YEAR.search(q))
+    # a case number the previous *reply* named is one year's case: a follow-up about another year is another case
+    cases = prev.case_numbers or ([] if moves_year else find_case_numbers(reply)[:1])
     if not own.case_numbers and cases:
         extra.append(cases[0])
     if not own.paragraphs and prev.paragraphs:

@@ -90,3 +90,13 @@ def test_a_new_question_is_not_rewritten() -> None:
     question = "Vilka kontroller gör administrativ chef i internkontrollplanen?"
     assert rewrite_follow_up(question, history) == question
     assert rewrite_follow_up("Och hur mycket?", []) == "Och hur mycket?"
+
+
+def test_a_follow_up_about_another_year_does_not_keep_the_replys_case_number() -> None:
+    history = [
+        ("user", "Hur mycket fick Smålands Turism i stöd 2022?"),
+        ("assistant", "Nämnden, 2022-02-10, § 29, RJL 2022/258: 1. Bevilja Smålands Turism AB 2 000 000 kr. [1]"),
+    ]
+    earlier = rewrite_follow_up("Och hur mycket fick de året före?", history)
+    assert "2021" in earlier and "RJL 2022/258" not in earlier  # last year's grant is another case
+    assert "RJL 2022/258" in rewrite_follow_up("Och ur vilket anslag finansieras det?", history)
