@@ -323,7 +323,7 @@ class Composer:
             elif i == 0 and hit.chunk.paragraph:
                 # a fact from a protocol's §: who decided, when, § and case number lead it, as for a decision
                 head = _decision_lead(s, hits)
-                text = f"{head}: {text}" if head else text
+                text = f"{head}: {_clean(c.text, bullet=False)}" if head else text
             lines.append(f"{_ended(text)} [{c.hit_index + 1}]")
         return Composition(" ".join(lines), probability, tuple(chosen), answers, ranked)
 
@@ -357,7 +357,8 @@ class Composer:
         for i, s in enumerate(chosen):
             text = _clean(s.candidate.text)
             if i == 0 and head:
-                text = f"{head}: {text}"
+                # no list number after the lead: "…, RJL 2019/1998: 1. Bevilja" would read as two sentences
+                text = f"{head}: {_clean(s.candidate.text, bullet=False)}"
             lines.append(f"{_ended(text)} [{hit_index + 1}]")
         return "\n".join(lines), chosen
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from assistant.compose import MAX_LIST_ITEMS, Composer, text_hit
 from assistant.types import Hit
+from assistant.verify import verify
 from indexer.schema import Chunk, DocumentMeta
 
 
@@ -105,3 +106,19 @@ def test_a_written_table_cell_answers_with_its_whole_row_and_no_other() -> None:
     comp = Composer().compose(question, [hit], "sv")
     assert "-8 417" in comp.text and "186" in comp.text and "-8 603" in comp.text
     assert "studieorganisationer" not in comp.text and "Idrotts" not in comp.text
+
+
+def test_the_lead_before_a_numbered_decision_item_survives_the_check() -> None:
+    meta = DocumentMeta(title="Kallelse med handlingar, Nämnd för arbetsmarknad", body="Nämnden", date="2022-02-10")
+    text = (
+        "1. Bevilja Träcentrum Nässjö Kompetensutveckling AB, 277 700 kr, under förutsättning att övrig "
+        "medfinansiering infrias.\n2. Finansiering sker ur det statliga anslaget 1:1."
+    )
+    chunk = Chunk(
+        "d", 9, text, 51, 51, meta, "d.txt", kind="paragraph", paragraph="25", case_numbers=("RJL 2019/1998",)
+    )
+    hits = [Hit(chunk, 1.0, 1)]
+    comp = Composer().compose("How much was Träcentrum Nässjö proposed to receive for InsTrä?", hits, "en")
+    checked = verify(comp.text, hits).text
+    assert checked.startswith("Nämnden, 2022-02-10, § 25, RJL 2019/1998: Bevilja Träcentrum")
+    assert "277 700 kr" in checked
