@@ -153,6 +153,10 @@ _CELL = re.compile(r"(?P<label>[^:\n]+?) – [^\n]*?: \S")
 2025: 8 417"), as the indexer writes each cell of a PDF table (indexer/tables.py)."""
 
 
+_LABELLED_ROW = re.compile(r"[^:;\n]{1,60}: [^;\n]*; [^:;\n]{1,60}: ")
+"""A table row written as "Column: value; Column: value" (indexer/tables.py, flattened tables rebuilt)."""
+
+
 def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
     """When the best unit is a written table cell, its whole row: the cells of its passage with the same row
     label, in order (a question about a row asks for more than one of its columns as often as not)."""
@@ -315,7 +319,7 @@ class Composer:
             if (
                 c.kind == "table_row"
                 and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER)
-                and not _CELL.match(c.text)
+                and not _is_written_row(c.text)
             ):
                 header = _table_header(hit, c)
                 if header:
@@ -396,7 +400,14 @@ def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
         and cand.ordinal == 0
         and cand.n_units > 1
         and hits[cand.hit_index].chunk.kind == "table_row"
+        and not _is_written_row(cand.text)
     )
+
+
+def _is_written_row(text: str) -> bool:
+    """A row the indexer wrote with its headers ("Granskningsområde: Handkassa; Kontrollmoment: …", or a cell
+    "Museum/konsthall – Driftredovisning – Utfall 2025: 8 417"): never a header row, and needs none."""
+    return bool(_CELL.match(text) or _LABELLED_ROW.match(text))
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:

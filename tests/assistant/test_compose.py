@@ -122,3 +122,16 @@ def test_the_lead_before_a_numbered_decision_item_survives_the_check() -> None:
     checked = verify(comp.text, hits).text
     assert checked.startswith("Nämnden, 2022-02-10, § 25, RJL 2019/1998: Bevilja Träcentrum")
     assert "277 700 kr" in checked
+
+
+def test_the_first_of_a_passages_labelled_rows_is_a_row_not_a_header() -> None:
+    rows = (
+        "Granskningsområde: Handkassa; Kontrollmoment: Handkassan ska vara korrekt; Frekvens: 2 ggr/år; "
+        "Kontrollansvarig: Ekonom Navet\n"
+        "Granskningsområde: Behörighetsrutiner IT; Kontrollmoment: Att behörigheter är korrekta; "
+        "Frekvens: 1 gång/år; Kontrollansvarig: Administrativ chef"
+    )
+    hit = text_hit(rows, "Internkontrollplan 2023")
+    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    comp = Composer().compose("Vem kontrollerar handkassan, och hur ofta?", [hit], "sv")
+    assert comp.text.startswith("Granskningsområde: Handkassa;") and "Ekonom Navet" in comp.text
