@@ -67,6 +67,38 @@ class IndexReport:
     seconds: float = 0.0
 
 
+READING_MODULES = (
+    "load.py",
+    "quality.py",
+    "dictionary.py",
+    "ocr.py",
+    "structure.py",
+    "sentences.py",
+    "units.py",
+    "chunk.py",
+    "tables.py",
+    "casenumbers.py",
+    "metadata.py",
+    "sidecar.py",
+    "schema.py",
+    "sparse.py",
+)
+"""The indexer's modules that decide what a document's pages, chunks, units and sparse vectors are."""
+
+
+def _reading_digest() -> str:
+    """A digest of the code that reads documents (READING_MODULES and the Swedish rules): when it changes, an
+    index built by the old code is stale, so every document is indexed again."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in [here / name for name in READING_MODULES] + sorted((here / "swedish").glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+READING_DIGEST = _reading_digest()
+
+
 @dataclass(frozen=True)
 class IndexOptions:
     chunk_tokens: int = 256
@@ -78,7 +110,7 @@ class IndexOptions:
     def fingerprint(self) -> str:
         return (
             f"schema={SCHEMA_VERSION};tokens={self.chunk_tokens};overlap={self.chunk_overlap};q={self.min_text_quality}"
-            f";tables=1;unit_dense={int(self.unit_dense)}"
+            f";tables=1;unit_dense={int(self.unit_dense)};reader={READING_DIGEST}"
         )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer import pipeline
 from indexer.catalog import Catalog
 from indexer.pipeline import Indexer, IndexOptions
 from indexer.sparse import SparseEncoder
@@ -209,3 +210,20 @@ def test_cli_index_prints_a_report_and_strict_fails_on_skips(tmp_path: Path, mon
     assert "Indexering klar" in result.output and "trasig.pdf" in result.output
     strict = CliRunner().invoke(cli.main, ["index", "--strict", str(corpus)])
     assert strict.exit_code != 0 and "skipped" in strict.output
+
+
+def test_a_change_to_the_code_that_reads_documents_indexes_them_again(
+    tmp_path: Path, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = make_corpus(tmp_path)
+    data = tmp_path / "data"
+    indexer = make_indexer(data, CountingEmbedder(), sparse)
+    indexer.run([corpus])
+    indexer.store.close()
+
+    monkeypatch.setattr(pipeline, "READING_DIGEST", "another sentence splitter")
+    again = CountingEmbedder()
+    indexer = make_indexer(data, again, sparse)
+    report = indexer.run([corpus])
+    indexer.store.close()
+    assert report.indexed == 2 and report.unchanged == 0 and again.embedded > 0
