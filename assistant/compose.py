@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.qtype import QuestionType, detect_language, question_type
+from assistant.qtype import QuestionType, detect_language, question_clauses, question_type
 from assistant.select import (
     Candidate,
     Question,
@@ -38,7 +38,9 @@ from assistant.select import (
     Selector,
     candidates_from_hits,
     candidates_from_text,
+    content_lemmas,
     load_selector,
+    numbers,
     passage_context,
 )
 from assistant.types import Hit, Language
@@ -174,6 +176,31 @@ def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
     return row[:MAX_ROW_CELLS] if best in row[:MAX_ROW_CELLS] else [best]
 
 
+def _clause_terms(text: str, english: bool) -> set[str]:
+    return set(content_lemmas(text, english=english)) | numbers(text)
+
+
+def _covering(question: str, chosen: Sequence[Scored], scored: Sequence[Scored], *, english: bool) -> list[Scored]:
+    """An answer to each question a question asks ("När påbörjades bygget, och när invigdes Nya Navet?"): for a
+    later clause whose own words (those the first clause does not share) no chosen unit holds, the best-scored
+    of the top units that holds most of them is added."""
+    out = list(chosen)
+    clauses = question_clauses(question)
+    if len(clauses) < 2:
+        return out
+    first = _clause_terms(clauses[0], english)
+    pool = scored[: 2 * LLM_UNITS]
+    for clause in clauses[1:]:
+        own = _clause_terms(clause, english) - first
+        if not own or any(own & _clause_terms(s.candidate.text, english) for s in out):
+            continue
+        held = [(len(own & _clause_terms(s.candidate.text, english)), -i, s) for i, s in enumerate(pool)]
+        count, _, best = max(held, key=lambda t: t[:2])
+        if count and not _duplicate(best.candidate.text, out):
+            out.append(best)
+    return out
+
+
 def _is_item(cand: Candidate) -> bool:
     """A list item, decision item or table row, or a line that is not a sentence ("4.9.2023", "Kommunfinans Ab")."""
     return cand.kind in ("list_item", "decision_item", "table_row") or not re.search(r"[.!?…]$", cand.text.rstrip())
@@ -306,9 +333,14 @@ class Composer:
         cells = _row_cells(scored[0], ranking.scored)
         chosen = in_reading_order(
             cells
-            or _with_items(
-                compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
-                ranking.scored,
+            or _covering(
+                question,
+                _with_items(
+                    compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
+                    ranking.scored,
+                ),
+                scored,
+                english=language == "en",
             )
         )
         lines = []

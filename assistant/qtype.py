@@ -127,6 +127,18 @@ _RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
 )
 
 
+_CLAUSE_BREAK = _rx(
+    r"(?:,\s*|\s+)(?:och|samt|and)\s+(?=(?:vad|vilk\w*|hur|när|vem|var|varför|what|which|how|when|who|where|why)\b)"
+    r"|,\s*(?=(?:vad|vilk\w*|hur|när|vem|what|which|how|when|who)\b)"
+)
+
+
+def question_clauses(question: str) -> list[str]:
+    """The questions a question asks, split where a new question word follows "och"/"and" or a comma: "När
+    påbörjades bygget, och när invigdes Nya Navet?" asks two things, and an answer must hold both."""
+    return [c.strip(" ,?") for c in _CLAUSE_BREAK.split(question) if c.strip(" ,?")]
+
+
 def question_type(question: str) -> QuestionType:
     """The kind of answer the question asks for (Swedish or English wording)."""
     text = " ".join(question.split())

@@ -135,3 +135,17 @@ def test_the_first_of_a_passages_labelled_rows_is_a_row_not_a_header() -> None:
     hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
     comp = Composer().compose("Vem kontrollerar handkassan, och hur ofta?", [hit], "sv")
     assert comp.text.startswith("Granskningsområde: Handkassa;") and "Ekonom Navet" in comp.text
+
+
+def test_a_question_that_asks_two_things_gets_an_answer_to_each() -> None:
+    text = (
+        "Rapporten om risk- och sårbarhetsanalysen rapporterades till kommunstyrelsen 2024-01-15.\n"
+        "Analysen rapporterades också till länsstyrelsen i Värmland samma månad.\n"
+        "Kommunstyrelsen tog emot rapporten om analysen utan invändningar.\n"
+        "Risk- och sårbarhetsanalysen har sammanställts av Räddningstjänsten.\n"
+        "Arbetet följer MSB:s föreskrifter om risk- och sårbarhetsanalyser."
+    )
+    question = "När rapporterades risk- och sårbarhetsanalysen till kommunstyrelsen, och vem sammanställde den?"
+    comp = Composer().compose(question, [text_hit(text)], "sv")
+    assert "2024-01-15" in comp.text and "Räddningstjänsten" in comp.text
+    assert "MSB" not in comp.text
