@@ -61,8 +61,6 @@ UNIT_MAX_CHARS = 400
 """A unit longer than this (a run-on PDF line) is cut at a word boundary with "…"."""
 LEAD_IN_CHARS = 400
 """What may follow a chosen lead-in that ends in a colon: the items it announces, up to this many characters."""
-PROCESS_CHARS = 500
-"""How far a process answer reads on from its best unit through the units after it in its passage."""
 MAX_ROW_CELLS = 8
 """Cells of one table row shown when a written cell answers: the row, not the whole table."""
 
@@ -74,7 +72,6 @@ _DECISION_VERB = re.compile(
 )
 _LIST_CUE = re.compile(r"\bvilka\b|\balla\b|\blista\b|\bräkna upp\b|\bsamtliga\b|\bwhich\b|\blist\b|\ball\b", re.I)
 _WS = re.compile(r"\s+")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True)
@@ -177,35 +174,6 @@ def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
     ]
     row.sort(key=lambda s: s.candidate.ordinal)
     return row[:MAX_ROW_CELLS] if best in row[:MAX_ROW_CELLS] else [best]
-
-
-def _unique(units: Sequence[Scored]) -> list[Scored]:
-    seen: set[tuple[int, int]] = set()
-    out = []
-    for s in units:
-        place = (s.candidate.hit_index, s.candidate.ordinal)
-        if place not in seen:
-            seen.add(place)
-            out.append(s)
-    return out
-
-
-def _read_on(best: Scored, scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
-    """The units after the best one in its paragraph, up to `PROCESS_CHARS`: how something is done is told in a
-    run of sentences ("Dels via månadsuppföljningar … och dels via särskilda kontrollmoment …"), not in one."""
-    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
-    hit, ordinal = best.candidate.hit_index, best.candidate.ordinal
-    text = hits[hit].chunk.text if 0 <= hit < len(hits) else ""
-    out: list[Scored] = []
-    prev = best.candidate
-    length = len(prev.text)
-    while (nxt := by_place.get((hit, ordinal + len(out) + 1))) is not None:
-        length += len(nxt.candidate.text)
-        if length > PROCESS_CHARS or _PARAGRAPH_BREAK.search(text, prev.end, max(prev.end, nxt.candidate.start)):
-            break
-        out.append(nxt)
-        prev = nxt.candidate
-    return out
 
 
 def _clause_terms(text: str, english: bool) -> set[str]:
@@ -368,10 +336,7 @@ class Composer:
             or _covering(
                 question,
                 _with_items(
-                    _unique(
-                        compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
-                        + (_read_on(scored[0], ranking.scored, hits) if qtype is QuestionType.PROCESS else [])
-                    ),
+                    compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
                     ranking.scored,
                 ),
                 scored,

@@ -87,9 +87,7 @@ _RULES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     (
         QuestionType.PROCESS,
         _rx(
-            r"\bhur (?:ofta|går|gick|fungerar|sker|följs|genomförs|görs|kontrolleras|hanteras|ska|bedrivs|"
-            r"arbetar|mäts|mäter|finansieras|rapporteras|behandlas|behandlades|utses|organiseras|fördelas)\b|"
-            r"\bhur (?:har|hade) .{1,60} (?:tagits|togs) fram\b|"
+            r"\bhur (?:ofta|går|gick|fungerar|sker|följs|genomförs|görs|kontrolleras|hanteras|ska)\b|"
             r"\bpå vilket sätt\b|\bvilken (?:frekvens|metod|rutin)\b|\bhow (?:often|does|do|is|are|was|were)\b|"
             r"\bin what way\b|\bwhat (?:is the )?(?:procedure|process|method|frequency)\b"
         ),
