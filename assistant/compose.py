@@ -183,18 +183,22 @@ def _clause_terms(text: str, english: bool) -> set[str]:
 def _covering(question: str, chosen: Sequence[Scored], scored: Sequence[Scored], *, english: bool) -> list[Scored]:
     """An answer to each question a question asks ("När påbörjades bygget, och när invigdes Nya Navet?"): for a
     later clause whose own words (those the first clause does not share) no chosen unit holds, the best-scored
-    of the top units that holds most of them is added."""
+    of the top units of the passages already cited that holds most of them is added."""
     out = list(chosen)
     clauses = question_clauses(question)
     if len(clauses) < 2:
         return out
     first = _clause_terms(clauses[0], english)
-    pool = scored[: 2 * LLM_UNITS]
+    # from the passages already cited only: another passage's "Diarienummer:" line is another case's
+    cited = {s.candidate.hit_index for s in out}
+    pool = [s for s in scored[: 2 * LLM_UNITS] if s.candidate.hit_index in cited]
     for clause in clauses[1:]:
         own = _clause_terms(clause, english) - first
         if not own or any(own & _clause_terms(s.candidate.text, english) for s in out):
             continue
         held = [(len(own & _clause_terms(s.candidate.text, english)), -i, s) for i, s in enumerate(pool)]
+        if not held:
+            continue
         count, _, best = max(held, key=lambda t: t[:2])
         if count and not _duplicate(best.candidate.text, out):
             out.append(best)

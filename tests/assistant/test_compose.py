@@ -149,3 +149,15 @@ def test_a_question_that_asks_two_things_gets_an_answer_to_each() -> None:
     comp = Composer().compose(question, [text_hit(text)], "sv")
     assert "2024-01-15" in comp.text and "Räddningstjänsten" in comp.text
     assert "MSB" not in comp.text
+
+
+def test_the_second_part_of_a_question_is_not_answered_from_another_passage() -> None:
+    remiss = text_hit(
+        "Remiss av promemorian Parkering av elsparkcyklar ska besvaras senast 25 april.\n"
+        "Remissen kom från Infrastrukturdepartementet.",
+        "Remisser",
+    )
+    other = text_hit("Diarienummer: RJL 2022/258\nStöttning besöksnäring 2022.", "Protokoll")
+    question = "När ska remissen om parkering av elsparkcyklar besvaras, och vilket diarienummer har den?"
+    comp = Composer().compose(question, [remiss, other], "sv")
+    assert "25 april" in comp.text and "RJL 2022/258" not in comp.text
