@@ -12,6 +12,12 @@ from assistant.verify import verify
 from indexer.schema import Chunk, DocumentMeta
 
 
+def table_hit(rows: str, title: str) -> Hit:
+    """A table passage, one row a line, as the indexer stores a table's rows."""
+    hit = text_hit(rows, title)
+    return replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+
+
 def test_a_list_question_gets_one_line_per_item_and_the_rest_counted() -> None:
     items = "\n".join(f"- Projektet Grön omställning {i} beviljades stöd med {i * 10} 000 kr." for i in range(1, 15))
     hit = text_hit("Följande projekt beviljades stöd under 2022:\n" + items, "Beslut om projektstöd 2022")
@@ -24,8 +30,7 @@ def test_a_list_question_gets_one_line_per_item_and_the_rest_counted() -> None:
 
 
 def test_a_number_asked_of_a_table_is_its_row_with_the_header() -> None:
-    hit = text_hit("Kostnad per år (tkr)\nPersonal 4 500\nLokaler 1 200\nIT-stöd 800", "Budget 2023")
-    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    hit = table_hit("Kostnad per år (tkr)\nPersonal 4 500\nLokaler 1 200\nIT-stöd 800", "Budget 2023")
     comp = Composer().compose("Hur mycket kostar personalen per år?", [hit], "sv")
     assert comp.text.count("[1]") == 1
     assert comp.text.startswith("Kostnad per år (tkr): ") and "4 500" in comp.text
@@ -100,8 +105,7 @@ def test_a_written_table_cell_answers_with_its_whole_row_and_no_other() -> None:
         "Museum/konsthall – Driftredovisning – Återstår: 186\n"
         "Idrotts- och fritidsanläggning – Driftredovisning – Utfall 2025: -24 835"
     )
-    hit = text_hit(rows, "Verksamhetsberättelse 2025")
-    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    hit = table_hit(rows, "Verksamhetsberättelse 2025")
     question = "Vad är utfallet 2025 för raden Museum/konsthall i driftredovisningen, och hur mycket återstår?"
     comp = Composer().compose(question, [hit], "sv")
     assert "-8 417" in comp.text and "186" in comp.text and "-8 603" in comp.text
@@ -131,8 +135,7 @@ def test_the_first_of_a_passages_labelled_rows_is_a_row_not_a_header() -> None:
         "Granskningsområde: Behörighetsrutiner IT; Kontrollmoment: Att behörigheter är korrekta; "
         "Frekvens: 1 gång/år; Kontrollansvarig: Administrativ chef"
     )
-    hit = text_hit(rows, "Internkontrollplan 2023")
-    hit = replace(hit, chunk=replace(hit.chunk, kind="table_row"))
+    hit = table_hit(rows, "Internkontrollplan 2023")
     comp = Composer().compose("Vem kontrollerar handkassan, och hur ofta?", [hit], "sv")
     assert comp.text.startswith("Granskningsområde: Handkassa;") and "Ekonom Navet" in comp.text
 
