@@ -46,6 +46,7 @@ from assistant.select import (
 from assistant.types import Hit, Language
 from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
+from indexer.tables import WRITTEN_CELL, is_written_row
 
 __all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
 
@@ -150,19 +151,10 @@ def _with_items(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scor
     return out
 
 
-_CELL = re.compile(r"(?P<label>[^:\n]+?) – [^\n]*?: \S")
-"""A table cell written with its row label and column header ("Museum/konsthall – Driftredovisning – Utfall
-2025: 8 417"), as the indexer writes each cell of a PDF table (indexer/tables.py)."""
-
-
-_LABELLED_ROW = re.compile(r"[^:;\n]{1,60}: [^;\n]*; [^:;\n]{1,60}: ")
-"""A table row written as "Column: value; Column: value" (indexer/tables.py, flattened tables rebuilt)."""
-
-
 def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
     """When the best unit is a written table cell, its whole row: the cells of its passage with the same row
     label, in order (a question about a row asks for more than one of its columns as often as not)."""
-    m = _CELL.match(best.candidate.text) if best.candidate.kind == "table_row" else None
+    m = WRITTEN_CELL.match(best.candidate.text) if best.candidate.kind == "table_row" else None
     if m is None:
         return []
     prefix = m.group("label") + " – "
@@ -355,7 +347,7 @@ class Composer:
             if (
                 c.kind == "table_row"
                 and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER)
-                and not _is_written_row(c.text)
+                and not is_written_row(c.text)
             ):
                 header = _table_header(hit, c)
                 if header:
@@ -436,14 +428,8 @@ def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
         and cand.ordinal == 0
         and cand.n_units > 1
         and hits[cand.hit_index].chunk.kind == "table_row"
-        and not _is_written_row(cand.text)
+        and not is_written_row(cand.text)
     )
-
-
-def _is_written_row(text: str) -> bool:
-    """A row the indexer wrote with its headers ("Granskningsområde: Handkassa; Kontrollmoment: …", or a cell
-    "Museum/konsthall – Driftredovisning – Utfall 2025: 8 417"): never a header row, and needs none."""
-    return bool(_CELL.match(text) or _LABELLED_ROW.match(text))
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:

@@ -13,8 +13,11 @@ order of magnitude of each other while every other split does not; otherwise the
 and left as text. Each rebuilt row becomes "<row label> – <caption> – <column>: <value>", a `table_row` Block
 beside the original text (which stays, so nothing is lost when a table is misread).
 
-PDF tables: pdfplumber finds tables from ruling lines and word positions; each body row becomes
-"<row label> – <caption> – <column header>: <value>; ..." with its page.
+PDF tables: pdfplumber finds tables from ruling lines and word positions; each body row becomes a Block of
+cells, one a line, "<row label> – <caption> – <column header>: <value>", with its page.
+
+`is_written_row` recognises a row written with its headers, so that the answer composer neither takes it
+for a table's header row nor puts another row in front of it as one.
 """
 
 from __future__ import annotations
@@ -27,7 +30,27 @@ from pathlib import Path
 
 from indexer.schema import Block, Page
 
-__all__ = ["FlatTableReport", "flat_table_blocks", "pdf_table_blocks", "split_numbers"]
+__all__ = [
+    "WRITTEN_CELL",
+    "FlatTableReport",
+    "flat_table_blocks",
+    "is_written_row",
+    "pdf_table_blocks",
+    "split_numbers",
+]
+
+WRITTEN_CELL = re.compile(r"(?P<label>[^:\n]+?) – [^\n]*?: \S")
+"""A cell as this module writes it, with its row label and column ("Museum/konsthall – Driftredovisning – Utfall
+2025: 8 417")."""
+_LABELLED_ROW = re.compile(r"[^:;\n]{1,60}: [^;\n]*; [^:;\n]{1,60}: ")
+"""A row written as "Column: value; Column: value" (the internal-control tables of indexer/structure.py)."""
+
+
+def is_written_row(text: str) -> bool:
+    """Whether a table row carries its headers ("Granskningsområde: Handkassa; Kontrollmoment: …", or a cell
+    "Museum/konsthall – Driftredovisning – Utfall 2025: 8 417"): never a header row, and needs none."""
+    return bool(WRITTEN_CELL.match(text) or _LABELLED_ROW.match(text))
+
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _HEADER_WORDS = frozenset(
