@@ -183,17 +183,20 @@ def _covering(question: str, chosen: Sequence[Scored], scored: Sequence[Scored],
     first = _clause_terms(clauses[0], english)
     # from the passages already cited only: another passage's "Diarienummer:" line is another case's
     cited = {s.candidate.hit_index for s in out}
-    pool = [s for s in scored[: 2 * LLM_UNITS] if s.candidate.hit_index in cited]
+    pool = [
+        (s, _clause_terms(s.candidate.text, english)) for s in scored[: 2 * LLM_UNITS] if s.candidate.hit_index in cited
+    ]
+    if not pool:
+        return out
+    answered = set().union(*(_clause_terms(s.candidate.text, english) for s in out))
     for clause in clauses[1:]:
         own = _clause_terms(clause, english) - first
-        if not own or any(own & _clause_terms(s.candidate.text, english) for s in out):
+        if not own or own & answered:
             continue
-        held = [(len(own & _clause_terms(s.candidate.text, english)), -i, s) for i, s in enumerate(pool)]
-        if not held:
-            continue
-        count, _, best = max(held, key=lambda t: t[:2])
+        count, _, best, terms = max(((len(own & t), -i, s, t) for i, (s, t) in enumerate(pool)), key=lambda h: h[:2])
         if count and not _duplicate(best.candidate.text, out):
             out.append(best)
+            answered |= terms
     return out
 
 
