@@ -227,7 +227,8 @@ def _complete(question: str, previous: str, reply: str) -> str:
     extra: list[str] = []
     exclude = {w.lower() for w in content_words(q)}
     extra.extend(_subject_words(_YEAR.sub(" ", _strip_cases(previous)), exclude))
-    moves_year = bool(own.years) or bool(_NEXT_YEAR.search(q) or _PREVIOUS_YEAR.search(q))
+    step = 1 if _NEXT_YEAR.search(q) else -1 if _PREVIOUS_YEAR.search(q) else 0  # "året efter" / "året före"
+    moves_year = bool(own.years) or step != 0
     # a case number the previous *reply* named is one year's case: a follow-up about another year is another case
     cases = prev.case_numbers or ([] if moves_year else find_case_numbers(reply)[:1])
     if not own.case_numbers and cases:
@@ -236,12 +237,7 @@ def _complete(question: str, previous: str, reply: str) -> str:
         extra.append(f"§ {prev.paragraphs[0]}")
     years = prev.years or tuple(int(y) for y in _YEAR.findall(_strip_cases(reply))[:1])
     if not own.years and years:
-        year = years[-1]
-        if _NEXT_YEAR.search(q):
-            year += 1
-        elif _PREVIOUS_YEAR.search(q):
-            year -= 1
-        extra.append(str(year))
+        extra.append(str(years[-1] + step))
     return f"{q} {' '.join(extra)}".strip() if extra else q
 
 
