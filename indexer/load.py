@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.errors import UnreadableDocument
+from indexer.language import INDEXED, clear_language, skip_note, unindexed_language
 from indexer.ocr import Ocr, OcrFailed
 from indexer.quality import TextQuality, measure_text
 from indexer.schema import Page
@@ -340,15 +341,24 @@ class _OcrText:
 def _load_pdf(path: Path, data: bytes, ocr: Ocr | None, min_quality: float, ocr_workers: int) -> tuple[Page, ...]:
     reader = _open_pdf(path, data)
     layers = [_read_layer(path, reader, number) for number in range(1, len(reader.pages) + 1)]
-    reasons = _ocr_reasons(layers, min_quality)
+    # A text layer that clearly reads as another language than Swedish is readable, not garbled: not OCR'd.
+    languages = [clear_language(layer.text) for layer in layers]
+    reasons = [
+        None if lang not in (None, "sv") else r
+        for r, lang in zip(_ocr_reasons(layers, min_quality), languages, strict=True)
+    ]
     ocr_texts: dict[int, _OcrText] = {}
     if ocr is not None:
         todo = [number for number, reason in enumerate(reasons, start=1) if reason is not None]
         ocr_texts = _run_ocr(path, todo, ocr, ocr_workers)
-    return tuple(
-        _choose(number, layer, reason, ocr_texts.get(number), ocr is not None)
-        for number, (layer, reason) in enumerate(zip(layers, reasons, strict=True), start=1)
-    )
+    pages = []
+    for number, (layer, reason, language) in enumerate(zip(layers, reasons, languages, strict=True), start=1):
+        page = _choose(number, layer, reason, ocr_texts.get(number), ocr is not None)
+        language = unindexed_language(page.text) if page.method == "ocr" else language
+        if language is not None and language not in INDEXED:  # a Finnish page is not indexed
+            page = Page(number=number, text="", method="skipped", quality=0.0, note=skip_note(language))
+        pages.append(page)
+    return tuple(pages)
 
 
 def _open_pdf(path: Path, data: bytes) -> Any:

@@ -70,6 +70,7 @@ class IndexReport:
 READING_MODULES = (
     "load.py",
     "quality.py",
+    "language.py",
     "dictionary.py",
     "ocr.py",
     "structure.py",

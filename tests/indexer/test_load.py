@@ -163,6 +163,51 @@ def test_ocr_that_reads_no_better_keeps_the_text_layer(tmp_path: Path) -> None:
     assert page.note is not None and "OCR gav inte bättre text" in page.note
 
 
+FINNISH_PAGE = (
+    "Kunta-alan tuntipalkkaisen henkilöstön palkantarkistukset tehdään kesäkuussa. Kunnallisen työmarkkinalaitoksen "
+    "yleiskirjeessä kerrotaan, miten palkat lasketaan ja milloin uudet palkat maksetaan ensimmäisen kerran. "
+    "Työnantajan on ilmoitettava muutoksista henkilöstölle hyvissä ajoin ennen palkanmaksupäivää."
+)
+ENGLISH_PAGE = (
+    "The municipal board decided to approve the annual report for the year and to grant discharge from liability "
+    "to the members of the board. The decision was taken unanimously and the minutes were checked on the same day."
+)
+
+
+def test_a_finnish_page_is_neither_ocrd_nor_indexed(tmp_path: Path) -> None:
+    pdf = fx.text_pdf(tmp_path / "tvasprakig.pdf", [PROTOCOL_PAGES[0], FINNISH_PAGE, ENGLISH_PAGE])
+    ocr = FakeOcr({})
+
+    pages = load_pages(pdf, ocr=ocr, min_quality=MIN_QUALITY)
+
+    assert ocr.calls == []  # its words are not Swedish, but OCR would read it no better
+    assert [p.method for p in pages] == ["text", "skipped", "text"]
+    assert pages[1].text == "" and pages[1].note == "sidan är på finska och indexeras inte"
+    assert "justerare" in pages[0].text and "annual report" in pages[2].text
+
+
+def test_a_scanned_finnish_page_is_not_indexed_after_ocr(tmp_path: Path) -> None:
+    pdf = merged_pdf(
+        tmp_path / "blandad.pdf",
+        fx.text_pdf(tmp_path / "a.pdf", PROTOCOL_PAGES[:1]),
+        fx.scanned_pdf(tmp_path / "b.pdf", ["Skannad sida"]),
+    )
+    pages = load_pages(pdf, ocr=FakeOcr({2: FINNISH_PAGE}), min_quality=MIN_QUALITY)
+
+    assert [p.method for p in pages] == ["text", "skipped"]
+    assert pages[1].note is not None and "finska" in pages[1].note
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [(FINNISH_PAGE, "fi"), (ENGLISH_PAGE, None), (" ".join(PROTOCOL_PAGES), None), ("Kunta-alan yleiskirje", None)],
+)
+def test_only_a_clearly_unindexed_language_is_named(text: str, language: str | None) -> None:
+    from indexer.language import unindexed_language
+
+    assert unindexed_language(text) == language
+
+
 def test_ocr_failure_skips_only_that_page(tmp_path: Path) -> None:
     text = fx.text_pdf(tmp_path / "text.pdf", PROTOCOL_PAGES[:1])
     scans = fx.scanned_pdf(tmp_path / "scan.pdf", [SCANNED_TEXT, SCANNED_TEXT])
