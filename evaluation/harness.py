@@ -217,7 +217,7 @@ class CachedOcr:
         return text
 
 
-LOADER_FILES = ("load.py", "quality.py", "dictionary.py", "ocr.py", "schema.py", "errors.py")
+LOADER_FILES = ("load.py", "quality.py", "language.py", "dictionary.py", "ocr.py", "schema.py", "errors.py")
 """The checkout's indexer modules that decide what a file's pages say: part of the page cache's key."""
 
 
