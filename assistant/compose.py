@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.qtype import QuestionType, detect_language, question_clauses, question_type
+from assistant.query import parse_question
 from assistant.select import (
     Candidate,
     Question,
@@ -200,6 +201,45 @@ def _covering(question: str, chosen: Sequence[Scored], scored: Sequence[Scored],
     return out
 
 
+_YEAR_IN_TEXT = re.compile(r"(?<![\d/:.,-])((?:19|20)\d{2})(?![\d/:]|[.,]\d)")
+
+
+def _unit_years(s: Scored, hits: Sequence[Hit]) -> set[int]:
+    """The years a unit speaks of: those in its text, and its document's and passage's year."""
+    chunk = hits[s.candidate.hit_index].chunk
+    years = {int(y) for y in _YEAR_IN_TEXT.findall(s.candidate.text)}
+    years.update(int(d[:4]) for d in (chunk.date, chunk.meta.date) if d and d[:4].isdigit())
+    if chunk.meta.year:
+        years.add(chunk.meta.year)
+    return years
+
+
+def _each_year(question: str, chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
+    """A question about two or three named years ("2012 respektive 2013", "in 2023, and the target for 2024")
+    is answered for each: for a year no chosen unit speaks of, the best-scored of the top units that does is
+    added (often from another year's report)."""
+    out = list(chosen)
+    years = parse_question(question).years
+    if not 2 <= len(years) <= 3:
+        return out
+    covered = set().union(*(_unit_years(s, hits) for s in out))
+    for year in years:
+        if year in covered:
+            continue
+        found = next(
+            (
+                s
+                for s in scored[: 2 * LLM_UNITS]
+                if year in _unit_years(s, hits) and not _duplicate(s.candidate.text, out)
+            ),
+            None,
+        )
+        if found is not None:
+            out.append(found)
+            covered |= _unit_years(found, hits)
+    return out
+
+
 def _is_item(cand: Candidate) -> bool:
     """A list item, decision item or table row, or a line that is not a sentence ("4.9.2023", "Kommunfinans Ab")."""
     return cand.kind in ("list_item", "decision_item", "table_row") or not re.search(r"[.!?…]$", cand.text.rstrip())
@@ -332,14 +372,19 @@ class Composer:
         cells = _row_cells(scored[0], ranking.scored)
         chosen = in_reading_order(
             cells
-            or _covering(
+            or _each_year(
                 question,
-                _with_items(
-                    compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
-                    ranking.scored,
+                _covering(
+                    question,
+                    _with_items(
+                        compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
+                        ranking.scored,
+                    ),
+                    scored,
+                    english=language == "en",
                 ),
                 scored,
-                english=language == "en",
+                hits,
             )
         )
         lines = []

@@ -164,3 +164,29 @@ def test_the_second_part_of_a_question_is_not_answered_from_another_passage() ->
     question = "När ska remissen om parkering av elsparkcyklar besvaras, och vilket diarienummer har den?"
     comp = Composer().compose(question, [remiss, other], "sv")
     assert "25 april" in comp.text and "RJL 2022/258" not in comp.text
+
+
+def _report(year: int, text: str) -> Hit:
+    hit = text_hit(text, f"Årsredovisning {year}")
+    return replace(hit, chunk=replace(hit.chunk, doc_id=f"ar{year}", meta=replace(hit.chunk.meta, year=year)))
+
+
+def test_a_question_about_two_years_is_answered_for_each_from_its_own_report() -> None:
+    hits = [
+        _report(
+            2012,
+            "Medarbetarcentrum hade ett år med många samtal.\n"
+            "87 individer har kommit till någon form av positiv förändring under året.\n"
+            "Lokalerna på Skolgatan renoverades under hösten.",
+        ),
+        _report(
+            2013,
+            "Verksamheten växte och fler kommuner anslöt sig.\n"
+            "Under året fick 107 personer ett nytt jobb, bytte tjänst eller började studera.\n"
+            "Styrelsen sammanträdde sex gånger.",
+        ),
+    ]
+    question = "Hur många individer kom till positiv förändring via Medarbetarcentrum 2012 respektive 2013?"
+    comp = Composer().compose(question, hits, "sv")
+    assert "87 individer" in comp.text and "107 personer" in comp.text
+    assert "Skolgatan" not in comp.text and "sex gånger" not in comp.text
