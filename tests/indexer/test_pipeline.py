@@ -227,3 +227,47 @@ def test_a_change_to_the_code_that_reads_documents_indexes_them_again(
     report = indexer.run([corpus])
     indexer.store.close()
     assert report.indexed == 2 and report.unchanged == 0 and again.embedded > 0
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Takes its time, and records when it embedded."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        start = time.monotonic()
+        time.sleep(0.3)
+        out = super().embed_documents(texts)
+        self.spans.append((start, time.monotonic()))
+        return out
+
+
+def test_the_next_file_is_read_while_this_one_is_embedded(
+    tmp_path: Path, sparse: SparseEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(3):
+        (corpus / f"rapport{i}.md").write_text(REPORT.replace("40 000", f"{i + 1}0 000"), encoding="utf-8")
+    reads: dict[str, float] = {}
+    read = Indexer.load
+
+    def timed_load(self: Indexer, path: Path, root: Path):  # type: ignore[no-untyped-def]
+        reads[path.name] = time.monotonic()
+        return read(self, path, root)
+
+    monkeypatch.setattr(Indexer, "load", timed_load)
+    embedder = SlowEmbedder()
+    indexer = make_indexer(tmp_path / "data", embedder, sparse)
+    report = indexer.run([corpus])
+    assert report.indexed == 3 and not report.skipped
+    hits = indexer.store.search(dense=embedder.embed_query("besökare"), sparse=None, k=10, mode="dense")
+    indexer.store.close()
+    assert {h.chunk.doc_id for h in hits} == {"rapport0", "rapport1", "rapport2"}
+    # rapport1 was read before rapport0's embedding was over
+    assert reads["rapport1.md"] < embedder.spans[0][1]
+    again = make_indexer(tmp_path / "data", embedder, sparse)
+    reads.clear()
+    assert again.run([corpus]).unchanged == 3 and not reads  # unchanged files are not read ahead either
+    again.store.close()
