@@ -11,7 +11,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,13 +248,8 @@ class Indexer:
             todo.extend((path, base) for path in iter_files(root))
         seen: dict[str, str] = {}
         items: Iterable[tuple[Path, Path]] = progress(todo, len(todo)) if progress else todo
-        # The next file is read (OCR, tables) on its own thread while this one is embedded.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arkiv-read") as reader:
-            ahead: dict[Path, Future[tuple[Document, list[Block]]]] = {}
-            for i, (path, base) in enumerate(items):
-                if i + 1 < len(todo):
-                    self._read_ahead(reader, ahead, *todo[i + 1], states, seen)
-                self._index_one(path, base, states, seen, report, ahead.pop(path, None))
+        for path, base in items:
+            self._index_one(path, base, states, seen, report)
 
         for root in roots:
             base = root if root.is_dir() else root.parent
@@ -283,39 +277,6 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _read(self, path: Path, base: Path) -> tuple[Document, list[Block]]:
-        """Read one file and its PDF tables: where OCR and pdfplumber spend their time."""
-        doc = self.load(path, base)
-        return doc, _pdf_tables(path, doc)
-
-    def _unchanged(self, doc_id: str, digest: str, states: dict[str, DocumentState]) -> CatalogEntry | None:
-        """The catalog entry of a document the index already holds whole in this version, else None."""
-        state = states.get(doc_id)
-        entry = self.catalog.get(doc_id)
-        if state is not None and state.content_hash == digest and state.complete and entry is not None:
-            return entry
-        return None
-
-    def _read_ahead(
-        self,
-        reader: ThreadPoolExecutor,
-        ahead: dict[Path, Future[tuple[Document, list[Block]]]],
-        path: Path,
-        base: Path,
-        states: dict[str, DocumentState],
-        seen: dict[str, str],
-    ) -> None:
-        """Start reading a file that will need it (supported, new or changed, not a duplicate id)."""
-        doc_id = doc_id_for(path.relative_to(base).as_posix())
-        if path in ahead or doc_id in seen or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            return
-        try:
-            digest = content_hash(path, self.options)
-        except OSError:
-            return  # reported when its turn comes
-        if self._unchanged(doc_id, digest, states) is None:
-            ahead[path] = reader.submit(self._read, path, base)
-
     def _index_one(
         self,
         path: Path,
@@ -323,7 +284,6 @@ class Indexer:
         states: dict[str, DocumentState],
         seen: dict[str, str],
         report: IndexReport,
-        reading: Future[tuple[Document, list[Block]]] | None = None,
     ) -> None:
         source = path.relative_to(base).as_posix()
         doc_id = doc_id_for(source)
@@ -339,13 +299,13 @@ class Indexer:
             logger.warning("skipped %s: %s", path, ex)
             return
         state = states.get(doc_id)
-        unchanged = self._unchanged(doc_id, digest, states)
-        if unchanged is not None:
+        entry = self.catalog.get(doc_id)
+        if state is not None and state.content_hash == digest and state.complete and entry is not None:
             report.unchanged += 1
-            _count_pages(report, unchanged)
+            _count_pages(report, entry)
             return
         try:
-            doc, tables = reading.result() if reading is not None else self._read(path, base)
+            doc = self.load(path, base)
         except UnreadableDocument as ex:
             report.skipped.append(SkippedFile(str(path), ex.reason))
             logger.warning("skipped %s: %s", path, ex.reason)
@@ -353,7 +313,7 @@ class Indexer:
                 self.store.delete_document(doc_id)
                 self.catalog.remove(doc_id)
             return
-        n = self.index_document(doc, tables)
+        n = self.index_document(doc, _pdf_tables(path, doc))
         entry = CatalogEntry.from_document(doc, root=str(base), chunks=n)
         self.catalog.put(entry)
         report.indexed += 1
