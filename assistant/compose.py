@@ -47,6 +47,7 @@ from assistant.select import (
 from assistant.types import Hit, Language
 from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
+from indexer.swedish.casekinds import AS_PROPOSED, DECISION_LINE, PROPOSAL_LINE
 from indexer.tables import WRITTEN_CELL, is_written_row
 
 __all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
@@ -240,6 +241,59 @@ def _each_year(question: str, chosen: Sequence[Scored], scored: Sequence[Scored]
     return out
 
 
+MAX_STEP_UNITS = 4
+"""Units of one proposal or decision brought beside a chosen one (its header line and what follows)."""
+
+
+def _step_header(text: str) -> str | None:
+    """ "förslag" or "beslut" for a unit that opens a step with its header ("Stadsdirektör Martin Norrgårds
+    förslag:", "Välfärdsnämndens beslut: Enligt förslag."), else None."""
+    head = text.strip()[: text.strip().find(":") + 1]
+    if head and PROPOSAL_LINE.fullmatch(head):
+        return "förslag"
+    if head and DECISION_LINE.fullmatch(head):
+        return "beslut"
+    return None
+
+
+def _proposal_and_decision(chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
+    """In a protocol written "X:s förslag: … Y:s beslut: …" (Finland-Swedish style), a chosen proposal brings
+    the decision that follows it, and a decision that only says "Enligt förslag." brings the proposal it adopts:
+    either alone does not say what was decided. Both are read across the passages of the same §."""
+    out = list(chosen)
+
+    def place(s: Scored) -> tuple[str, str | None, int, int]:
+        chunk = hits[s.candidate.hit_index].chunk
+        return chunk.doc_id, chunk.paragraph, chunk.ordinal, s.candidate.ordinal
+
+    for s in chosen:
+        doc, paragraph = place(s)[:2]
+        if paragraph is None:
+            continue
+        steps = sorted((u for u in scored if place(u)[:2] == (doc, paragraph)), key=place)
+        keys = [place(u) for u in steps]
+        k = keys.index(place(s))
+        headers = [(i, kind) for i, u in enumerate(steps) if (kind := _step_header(u.candidate.text))]
+        own = [(i, kind) for i, kind in headers if i <= k]
+        if not own:
+            continue
+        at, kind = own[-1]
+        block: list[Scored] = []
+        if kind == "förslag":  # the decision after this proposal
+            nxt = [i for i, kd in headers if i > k]
+            if nxt and dict(headers)[nxt[0]] == "beslut":
+                end = next((i for i, _ in headers if i > nxt[0]), len(steps))
+                block = steps[nxt[0] : min(end, nxt[0] + MAX_STEP_UNITS)]
+        else:
+            end = next((i for i, _ in headers if i > at), len(steps))
+            decided = " ".join(u.candidate.text for u in steps[at:end]).split(":", 1)[-1]
+            before = [i for i, kd in headers if i < at]
+            if AS_PROPOSED.search(decided) and before and dict(headers)[before[-1]] == "förslag":
+                block = steps[before[-1] : min(at, before[-1] + MAX_STEP_UNITS)] + steps[at:end][:2]
+        out.extend(u for u in block if all(place(u) != place(o) for o in out))
+    return out
+
+
 def _is_item(cand: Candidate) -> bool:
     """A list item, decision item or table row, or a line that is not a sentence ("4.9.2023", "Kommunfinans Ab")."""
     return cand.kind in ("list_item", "decision_item", "table_row") or not re.search(r"[.!?…]$", cand.text.rstrip())
@@ -376,9 +430,15 @@ class Composer:
                 question,
                 _covering(
                     question,
-                    _with_items(
-                        compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit),
+                    _proposal_and_decision(
+                        _with_items(
+                            compose_units(
+                                scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit
+                            ),
+                            ranking.scored,
+                        ),
                         ranking.scored,
+                        hits,
                     ),
                     scored,
                     english=language == "en",
@@ -431,7 +491,7 @@ class Composer:
             ),
             None,
         )
-        chosen = ([lead_in] if lead_in else []) + items
+        chosen = in_reading_order(_proposal_and_decision(([lead_in] if lead_in else []) + items, ranking.scored, hits))
         head = _decision_lead(items[0], hits)
         lines = []
         for i, s in enumerate(chosen):
@@ -439,7 +499,7 @@ class Composer:
             if i == 0 and head:
                 # no list number after the lead: "…, RJL 2019/1998: 1. Bevilja" would read as two sentences
                 text = f"{head}: {_clean(s.candidate.text, bullet=False)}"
-            lines.append(f"{_ended(text)} [{hit_index + 1}]")
+            lines.append(f"{_ended(text)} [{s.candidate.hit_index + 1}]")
         return "\n".join(lines), chosen
 
     def _list(self, ranking: Ranking, hits: Sequence[Hit], language: Language) -> tuple[str, list[Scored]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AS_PROPOSED",
     "DECISION_LINE",
     "KINDS",
     "KIND_LABELS",
@@ -86,6 +87,9 @@ STEP_HEADER = re.compile(
 # "Stadsdirektör Martin Norrgårds förslag:" / "Personalsektionens beslut:" (the 's' of the genitive may be lost).
 PROPOSAL_LINE = re.compile(r"^[ \t]*(?P<who>[A-ZÅÄÖ][^\n:]{1,80}?)s?[ \t]+förslag[ \t]*:[ \t]*$", re.MULTILINE)
 DECISION_LINE = re.compile(r"^[ \t]*(?P<who>[A-ZÅÄÖ][^\n:]{1,80}?)s?[ \t]+beslut[ \t]*:[ \t]*$", re.MULTILINE)
+# "Enligt förslag." / "Stadsstyrelsens beslut i enlighet med stadsdirektörens förslag.": a decision that is its
+# proposal, which says what was decided.
+AS_PROPOSED = re.compile(r"\b(?:enligt|i enlighet med)\b[^.\n]{0,60}?\bförslag(?:et)?\b", re.IGNORECASE)
 # "Presidium - Nämnd för arbetsmarknad, näringsliv och \nattraktivitet §§ 17-32": who met, in a protocol header.
 _PROTOCOL_HEADER = re.compile(
     r"(?:^|\n)[ \t]*(?P<body>[A-ZÅÄÖ][^\n§:.]{2,80}(?:\n[ \t]*[^\n§:.\s][^\n§:.]{0,60})?)"

@@ -190,3 +190,60 @@ def test_a_question_about_two_years_is_answered_for_each_from_its_own_report() -
     comp = Composer().compose(question, hits, "sv")
     assert "87 individer" in comp.text and "107 personer" in comp.text
     assert "Skolgatan" not in comp.text and "sex gånger" not in comp.text
+
+
+def _step(ordinal: int, text: str, part: str) -> Hit:
+    meta = DocumentMeta(title="Protokoll Välfärdsnämnden 15.9.2022", body="Välfärdsnämnden", date="2022-09-15")
+    chunk = Chunk(
+        doc_id="vfn",
+        ordinal=ordinal,
+        text=text,
+        page_start=12,
+        page_end=12,
+        meta=meta,
+        source="vfn.pdf",
+        paragraph="45",
+        part=part,
+        date="2022-09-15",
+    )
+    return Hit(chunk, 1.0 / (ordinal + 1), ordinal + 1)
+
+
+BACKGROUND = (
+    "Välfärdsnämnden har tillsatt en arbetsgrupp för rusmedelsförebyggande arbete.\n"
+    "Arbetsgruppen har kallats till möte 7.6.2022."
+)
+PROPOSAL = (
+    "Bildningsdirektör Teresia Tötterman-Engströms förslag:\n"
+    "Carina Ventin sammankallar arbetsgruppen till ett möte ännu i höst.\n"
+    "Vid förhinder utses Katarina Östman till sammankallare."
+)
+
+
+def test_a_decision_that_says_as_proposed_brings_the_proposal_it_adopts() -> None:
+    hits = [
+        _step(1, "Välfärdsnämndens beslut:\nEnligt förslag.", "Beslut"),
+        _step(0, BACKGROUND + "\n" + PROPOSAL, "Förslag till beslut"),
+    ]
+    comp = Composer().compose("Vad beslutade välfärdsnämnden om arbetsgruppen för rusmedelsförebyggande arbete?", hits)
+    assert "Enligt förslag" in comp.text
+    assert "Carina Ventin" in comp.text and "Katarina Östman" in comp.text
+    checked = verify(comp.text, hits).text  # the checker keeps what stands in its cited passage
+    assert "Carina Ventin" in checked and "Enligt förslag" in checked
+
+
+def test_a_chosen_proposal_brings_the_decision_that_follows_it() -> None:
+    hits = [
+        _step(
+            0,
+            "Ordförande Emilia Haverinens förslag:\nFöreslås att ungdomsfullmäktige väljer vice ordförande.",
+            "Förslag till beslut",
+        ),
+        _step(
+            1,
+            "Ungdomsfullmäktiges beslut:\nFöreslås för stadsstyrelsen att Evelina Sundvik väljs till vice ordförande.",
+            "Beslut",
+        ),
+    ]
+    comp = Composer().compose("Vem valdes till vice ordförande i ungdomsfullmäktige?", hits)
+    assert "Evelina Sundvik" in comp.text
