@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -143,16 +144,22 @@ def train() -> None:
     "(run `arkiv index` first; what the not-found gate meets when serving), or a lexical search over the chunks.",
 )
 @click.option(
+    "--pdf-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="An ARKIV_DATA_DIR holding an index of ../shared/real-pdfs (`ARKIV_DATA_DIR=data/pdfs arkiv index "
+    "../shared/real-pdfs`): the real-PDF gold set's training split is added over what the assistant retrieves "
+    "from it.",
+)
+@click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Where to write the model (default: the package's)."
 )
-def train_selector(seed: int, dense: bool, archive: bool, hits: str, out: str | None) -> None:
+def train_selector(seed: int, dense: bool, archive: bool, hits: str, pdf_data: Path | None, out: str | None) -> None:
     """Train the answer selector, its not-found gate and calibration from SweQUAD-MC and the gold set's training
     split.
 
-    Example: arkiv index && arkiv train selector --seed 13
+    Example: arkiv index && arkiv train selector --seed 13 --pdf-data data/pdfs
     """
-    from pathlib import Path
-
     from assistant.select import model_path
     from assistant.selector_data import EmbeddingCache
     from assistant.settings import AssistantSettings
@@ -174,6 +181,11 @@ def train_selector(seed: int, dense: bool, archive: bool, hits: str, out: str | 
         else:
             counter = embedder or make_embedder(settings)
             examples = list(load_archive_examples(lexical_search(settings.corpus_dir, counter.count_tokens), "train"))
+    if pdf_data is not None:
+        from assistant.selector_data import PDF_GOLD_FILE, load_archive_examples
+
+        with _assistant_search(settings.model_copy(update={"data_dir": pdf_data})) as search:
+            examples += load_archive_examples(search, "train", PDF_GOLD_FILE, negatives=False)
     selector, report = train_model(cache, seed=seed, embed=embedder, archive=examples)
     path = Path(out) if out else model_path()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,8 @@ class EmbeddingCache:
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_FILE = REPO / "evaluation" / "gold" / "gold.yaml"
+PDF_GOLD_FILE = REPO / "evaluation" / "gold" / "real_pdfs.yaml"
+"""The gold set over the real PDFs (../shared/real-pdfs), asked of an index of those PDFs."""
 NEGATIVES_FILE = REPO / "evaluation" / "gold" / "swefaq_negatives.yaml"
 BENCHMARKS = REPO / "evaluation" / "benchmarks"
 ARCHIVE_HITS = 6
@@ -211,13 +213,16 @@ def lexical_search(corpus_dir: Path, count_tokens: Callable[[str], int]) -> Sear
     return lambda question: lexical_hits(question, chunks, lemma_sets)
 
 
-def load_archive_examples(search: Search, split: str = "train") -> list[ArchiveExample]:
-    """The gold set's `split` cases over corpus/ (evidence quotes mark the answering units; unanswerable cases
-    and SweFAQ questions the archive does not answer are negatives), each over the passages `search` finds."""
+def load_archive_examples(
+    search: Search, split: str = "train", gold_file: Path = GOLD_FILE, *, negatives: bool = True
+) -> list[ArchiveExample]:
+    """The `split` cases of a gold file (default: over corpus/; evidence quotes mark the answering units;
+    unanswerable cases and, with `negatives`, SweFAQ questions the archive does not answer are negatives), each
+    over the passages `search` finds."""
     import yaml
 
     out: list[ArchiveExample] = []
-    cases = yaml.safe_load(GOLD_FILE.read_text(encoding="utf-8"))["cases"]
+    cases = yaml.safe_load(gold_file.read_text(encoding="utf-8"))["cases"]
     for case in cases:
         if case.get("split") != split or case.get("follow_up_of"):
             continue
@@ -229,7 +234,7 @@ def load_archive_examples(search: Search, split: str = "train") -> list[ArchiveE
                 str(case["id"]), "gold:" + group, question, search(question), quotes, bool(case.get("answerable", True))
             )
         )
-    if NEGATIVES_FILE.exists():
+    if negatives and NEGATIVES_FILE.exists():
         spec = yaml.safe_load(NEGATIVES_FILE.read_text(encoding="utf-8"))
         for entry in spec.get("negatives", []):
             if entry.get("split") != split:

@@ -4,6 +4,7 @@ calibration that is learned, and training that is reproducible from the data and
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,3 +115,23 @@ def test_swequad_mc_dev_answers_hold_the_span_at_a_short_length() -> None:
     assert scores.questions == len(load_swequad("dev")) == 126
     assert scores.held >= 0.85
     assert scores.median_chars <= 250
+
+
+def test_the_real_pdf_gold_training_split_is_training_data_and_its_test_split_is_not() -> None:
+    import yaml
+
+    from assistant.selector_data import PDF_GOLD_FILE, load_archive_examples
+
+    asked: list[str] = []
+
+    def search(question: str) -> list[Any]:
+        asked.append(question)
+        return []
+
+    examples = load_archive_examples(search, "train", PDF_GOLD_FILE, negatives=False)
+    cases = yaml.safe_load(PDF_GOLD_FILE.read_text(encoding="utf-8"))["cases"]
+    train = {c["id"] for c in cases if c["split"] == "train" and not c.get("follow_up_of")}
+    assert {ex.qid for ex in examples} == train and len(train) >= 40
+    assert not {c["question"] for c in cases if c["split"] == "test"} & set(asked)
+    assert all(ex.group.startswith("gold:") and ex.group.endswith(".pdf") for ex in examples)
+    assert sum(not ex.answerable for ex in examples) >= 5 and all(ex.quotes for ex in examples if ex.answerable)
