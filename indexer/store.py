@@ -273,6 +273,13 @@ def _unit_payload(point: StoredPoint, su: StoredUnit) -> dict[str, Any]:
     return payload
 
 
+def _raw_points(points: Sequence[StoredPoint]) -> list[RawPoint]:
+    """Chunks and their units as the points the engines store."""
+    out = [RawPoint(p.chunk.point_id, list(p.dense), p.sparse, _payload(p)) for p in points]
+    out.extend(RawPoint(u.unit.point_id, list(u.dense), u.sparse, _unit_payload(p, u)) for p in points for u in p.units)
+    return out
+
+
 def payload_to_unit(payload: dict[str, Any]) -> Unit:
     return Unit(
         chunk_id=payload["chunk_id"],
@@ -417,32 +424,7 @@ class EdgeStore:
         return q.Filter(must=must)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
-        q = self._q
-        batch = [
-            q.Point(
-                id=p.chunk.point_id,
-                vector={
-                    DENSE: list(p.dense),
-                    SPARSE: q.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
-                },
-                payload=_payload(p),
-            )
-            for p in points
-        ]
-        batch.extend(
-            q.Point(
-                id=u.unit.point_id,
-                vector={
-                    DENSE: list(u.dense),
-                    SPARSE: q.SparseVector(indices=list(u.sparse.indices), values=list(u.sparse.values)),
-                },
-                payload=_unit_payload(p, u),
-            )
-            for p in points
-            for u in p.units
-        )
-        if batch:
-            self._shard.update(q.UpdateOperation.upsert_points(batch))
+        self.put(_raw_points(points))
 
     def delete_document(self, doc_id: str) -> None:
         self._shard.update(
@@ -675,32 +657,7 @@ class ClientStore:
         return m.Filter(must=must)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
-        m = self._m
-        batch = [
-            m.PointStruct(
-                id=p.chunk.point_id,
-                vector={
-                    DENSE: list(p.dense),
-                    SPARSE: m.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
-                },
-                payload=_payload(p),
-            )
-            for p in points
-        ]
-        batch.extend(
-            m.PointStruct(
-                id=u.unit.point_id,
-                vector={
-                    DENSE: list(u.dense),
-                    SPARSE: m.SparseVector(indices=list(u.sparse.indices), values=list(u.sparse.values)),
-                },
-                payload=_unit_payload(p, u),
-            )
-            for p in points
-            for u in p.units
-        )
-        if batch:
-            self._client.upsert(self._collection, points=batch, wait=True)
+        self.put(_raw_points(points))
 
     def delete_document(self, doc_id: str) -> None:
         self._client.delete(
