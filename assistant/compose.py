@@ -256,7 +256,9 @@ def _step_header(text: str) -> str | None:
     return None
 
 
-def _proposal_and_decision(chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
+def _proposal_and_decision(
+    chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit], limit: int = MAX_STEP_UNITS
+) -> list[Scored]:
     """In a protocol written "X:s förslag: … Y:s beslut: …" (Finland-Swedish style), a chosen proposal brings
     the decision that follows it, and a decision that only says "Enligt förslag." brings the proposal it adopts:
     either alone does not say what was decided. Both are read across the passages of the same §."""
@@ -283,13 +285,13 @@ def _proposal_and_decision(chosen: Sequence[Scored], scored: Sequence[Scored], h
             nxt = [i for i, kd in headers if i > k]
             if nxt and dict(headers)[nxt[0]] == "beslut":
                 end = next((i for i, _ in headers if i > nxt[0]), len(steps))
-                block = steps[nxt[0] : min(end, nxt[0] + MAX_STEP_UNITS)]
+                block = steps[nxt[0] : min(end, nxt[0] + limit)]
         else:
             end = next((i for i, _ in headers if i > at), len(steps))
             decided = " ".join(u.candidate.text for u in steps[at:end]).split(":", 1)[-1]
             before = [i for i, kd in headers if i < at]
             if AS_PROPOSED.search(decided) and before and dict(headers)[before[-1]] == "förslag":
-                block = steps[before[-1] : min(at, before[-1] + MAX_STEP_UNITS)] + steps[at:end][:2]
+                block = steps[before[-1] : min(at, before[-1] + limit)] + steps[at:end][:2]
         out.extend(u for u in block if all(place(u) != place(o) for o in out))
     return out
 
@@ -511,7 +513,7 @@ class Composer:
             if len(_LETTER_WORD.findall(s.candidate.text)) < 3 or _duplicate(s.candidate.text, items):
                 continue
             items.append(s)
-        items = _with_items(items, ranking.scored)
+        items = _proposal_and_decision(_with_items(items, ranking.scored), ranking.scored, hits, MAX_LIST_ITEMS)
         if len(items) < 2:
             return "", []
         shown = in_reading_order(items[:MAX_LIST_ITEMS])

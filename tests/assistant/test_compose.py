@@ -247,3 +247,23 @@ def test_a_chosen_proposal_brings_the_decision_that_follows_it() -> None:
     ]
     comp = Composer().compose("Vem valdes till vice ordförande i ungdomsfullmäktige?", hits)
     assert "Evelina Sundvik" in comp.text
+
+
+def test_a_list_decided_as_proposed_lists_the_proposals_items() -> None:
+    hits = [
+        _step(
+            1,
+            "Välfärdsnämndens beslut:\nMötesdatumen för år 2022 fastställdes enligt förslag.\n"
+            "Protokollet publiceras på www.nykarleby.fi torsdagar veckan efter mötet.",
+            "Beslut",
+        ),
+        _step(
+            0,
+            "Tf välfärdschef Heidi Kronqvists förslag:\nVälfärdsnämndens mötesdatum för år 2022 fastställs enligt följande:\n"
+            "- Måndag 10.1.2022 kl. 18.00\n- Torsdag 31.3.2022 kl. 18.00\n- Torsdag 19.5.2022 kl. 18.00",
+            "Förslag till beslut",
+        ),
+    ]
+    comp = Composer().compose("Vilka mötesdatum fastställde välfärdsnämnden för 2022?", hits)
+    assert "fastställdes enligt förslag" in comp.text
+    assert all(d in comp.text for d in ("10.1.2022", "31.3.2022", "19.5.2022")), comp.text
