@@ -259,7 +259,8 @@ def test_a_list_decided_as_proposed_lists_the_proposals_items() -> None:
         ),
         _step(
             0,
-            "Tf välfärdschef Heidi Kronqvists förslag:\nVälfärdsnämndens mötesdatum för år 2022 fastställs enligt följande:\n"
+            "Tf välfärdschef Heidi Kronqvists förslag:\n"
+            "Välfärdsnämndens mötesdatum för år 2022 fastställs enligt följande:\n"
             "- Måndag 10.1.2022 kl. 18.00\n- Torsdag 31.3.2022 kl. 18.00\n- Torsdag 19.5.2022 kl. 18.00",
             "Förslag till beslut",
         ),
