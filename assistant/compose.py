@@ -275,22 +275,23 @@ def _proposal_and_decision(
         steps = sorted((u for u in scored if place(u)[:2] == (doc, paragraph)), key=place)
         keys = [place(u) for u in steps]
         k = keys.index(place(s))
-        headers = [(i, kind) for i, u in enumerate(steps) if (kind := _step_header(u.candidate.text))]
-        own = [(i, kind) for i, kind in headers if i <= k]
+        headers = {i: kind for i, u in enumerate(steps) if (kind := _step_header(u.candidate.text))}
+        own = [i for i in headers if i <= k]
         if not own:
             continue
-        at, kind = own[-1]
+        at = own[-1]
+        kind = headers[at]
         block: list[Scored] = []
         if kind == "förslag":  # the decision after this proposal
-            nxt = [i for i, kd in headers if i > k]
-            if nxt and dict(headers)[nxt[0]] == "beslut":
-                end = next((i for i, _ in headers if i > nxt[0]), len(steps))
+            nxt = [i for i in headers if i > k]
+            if nxt and headers[nxt[0]] == "beslut":
+                end = next((i for i in headers if i > nxt[0]), len(steps))
                 block = steps[nxt[0] : min(end, nxt[0] + limit)]
         else:
-            end = next((i for i, _ in headers if i > at), len(steps))
+            end = next((i for i in headers if i > at), len(steps))
             decided = " ".join(u.candidate.text for u in steps[at:end]).split(":", 1)[-1]
-            before = [i for i, kd in headers if i < at]
-            if AS_PROPOSED.search(decided) and before and dict(headers)[before[-1]] == "förslag":
+            before = [i for i in headers if i < at]
+            if AS_PROPOSED.search(decided) and before and headers[before[-1]] == "förslag":
                 block = steps[before[-1] : min(at, before[-1] + limit)] + steps[at:end][:2]
         out.extend(u for u in block if all(place(u) != place(o) for o in out))
     return out
@@ -425,30 +426,14 @@ class Composer:
         scored = [s for s in scored if not _is_table_header(s.candidate, hits)] or list(scored)
         number = qtype in (QuestionType.AMOUNT, QuestionType.COUNT) and scored[0].candidate.kind == "table_row"
         limit = 1 if number else 3  # a number asked of a table: its row, with the header
-        cells = _row_cells(scored[0], ranking.scored)
-        chosen = in_reading_order(
-            cells
-            or _each_year(
-                question,
-                _covering(
-                    question,
-                    _proposal_and_decision(
-                        _with_items(
-                            compose_units(
-                                scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit
-                            ),
-                            ranking.scored,
-                        ),
-                        ranking.scored,
-                        hits,
-                    ),
-                    scored,
-                    english=language == "en",
-                ),
-                scored,
-                hits,
-            )
-        )
+        units = _row_cells(scored[0], ranking.scored)
+        if not units:  # the best units, then what each of them needs beside it
+            units = compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
+            units = _with_items(units, ranking.scored)
+            units = _proposal_and_decision(units, ranking.scored, hits)
+            units = _covering(question, units, scored, english=language == "en")
+            units = _each_year(question, units, scored, hits)
+        chosen = in_reading_order(units)
         lines = []
         for i, s in enumerate(chosen):
             c = s.candidate
