@@ -140,7 +140,9 @@ def candidate_features(q: QuestionFacts, cands: Sequence[CandidateScores]) -> li
     for c, (unit_text, udense, usparse) in zip(cands, best_unit, strict=True):
         chunk = c.chunk
         text = chunk.embed_text
-        case_keys = set(chunk.case_numbers) | set(find_case_numbers(text))
+        # Reading case numbers out of the text is the costliest feature; only two features use it.
+        wants_cases = bool(q.case_numbers) or q.wants_case_number
+        case_keys = (set(chunk.case_numbers) | set(find_case_numbers(text))) if wants_cases else set()
         flat = re.sub(r"\s", "", text)
         values: dict[str, float] = {
             "rrf_rank_log": math.log1p(c.rank),

@@ -91,10 +91,9 @@ class Retriever:
         chunk_scores: dict[str, tuple[float, float]] = {}
         stored_terms: dict[str, frozenset[int]] = {}
         for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="chunk", filt=filt):
-            if s.chunk is not None:
-                chunk_scores[s.chunk.chunk_id] = (s.dense, s.sparse)
-                if s.terms is not None:
-                    stored_terms[s.chunk.chunk_id] = s.terms
+            chunk_scores[s.chunk_id] = (s.dense, s.sparse)
+            if s.terms is not None:
+                stored_terms[s.chunk_id] = s.terms
         units: dict[str, list[tuple[Unit, float, float]]] = {}
         for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="unit", filt=filt):
             if s.unit is not None:

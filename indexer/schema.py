@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-SCHEMA_VERSION = 2
-"""2: answer units (sentences, list items, table rows, decision items) are stored beside their chunks."""
+SCHEMA_VERSION = 3
+"""2: answer units (sentences, list items, table rows, decision items) are stored beside their chunks.
+3: a unit's dense vector is stored under its own name, without an HNSW graph (`indexer.store`)."""
 
 PageMethod = Literal["text", "ocr", "skipped"]
 BlockKind = Literal["prose", "table_row", "paragraph"]

@@ -12,6 +12,12 @@ the chunk's filterable fields (so every filter, access included, applies to them
 fields. One collection keeps a document's chunks and units under one delete and one manifest; chunk searches
 carry `level = "chunk"`. `score` gives the raw dense and sparse scores of given chunks or of their units,
 from the stored vectors.
+
+A unit's dense vector has its own name ("unit_dense") without an HNSW graph: units are only ever scored among
+the units of given chunks (a payload-index lookup and an exact dot product), never searched across the archive,
+so the graph is built over the chunks alone. Units outnumber chunks about eight to one, so this is most of the
+graph's build time and memory; in the embedded engine their vectors and every payload stay on disk, paged in
+as they are read, so reopening an index does not read them.
 The collection carries a manifest (embedding model, dimension, schema version); opening it with another is a
 `CollectionMismatch`.
 """
@@ -33,6 +39,7 @@ from indexer.sparse import SparseVector
 logger = logging.getLogger(__name__)
 
 DENSE = "dense"
+UNIT_DENSE = "unit_dense"
 SPARSE = "sparse"
 RRF_K = 60
 KEYWORD_FIELDS = (
@@ -165,8 +172,9 @@ class StoredPoint:
 class PointScores:
     """Raw scores of one stored chunk or unit against a query: cosine and IDF-weighted sparse dot product."""
 
-    chunk: Chunk | None
+    chunk_id: str
     unit: Unit | None
+    """The unit scored, when scoring units (else None: the chunk itself was scored)."""
     dense: float
     sparse: float
     terms: frozenset[int] | None = None
@@ -193,7 +201,7 @@ def _raw(id_: Any, vector: Any, payload: Any) -> RawPoint:
     sparse = vectors.get(SPARSE)
     indices = tuple(int(i) for i in getattr(sparse, "indices", ()) or ())
     values = tuple(float(v) for v in getattr(sparse, "values", ()) or ())
-    dense = [float(x) for x in vectors.get(DENSE) or ()]
+    dense = [float(x) for x in vectors.get(DENSE) or vectors.get(UNIT_DENSE) or ()]
     return RawPoint(str(id_), dense, SparseVector(indices, values), dict(payload or {}))
 
 
@@ -296,6 +304,30 @@ def payload_to_unit(payload: dict[str, Any]) -> Unit:
     )
 
 
+UNIT_FIELDS = [
+    "chunk_id",
+    "doc_id",
+    "unit_ordinal",
+    "unit_kind",
+    "unit_text",
+    "unit_start",
+    "unit_end",
+    "unit_page",
+    "paragraph",
+    "unit_case_numbers",
+    "unit_date",
+]
+"""The payload `payload_to_unit` reads; a chunk's score needs only its id."""
+
+
+def _score_fields(level: Level) -> list[str]:
+    return UNIT_FIELDS if level == "unit" else ["chunk_id"]
+
+
+def _dense_name(level: Level) -> str:
+    return UNIT_DENSE if level == "unit" else DENSE
+
+
 def _level_conditions(level: Level | None, chunk_ids: Sequence[str] | None = None) -> list[tuple[str, str, Any]]:
     out: list[tuple[str, str, Any]] = []
     if level is not None:
@@ -323,14 +355,14 @@ def _merge_scores(
         payloads[key(p)] = p
         dense[key(p)] = s
     for p, s in sparse_hits:
-        payloads[key(p)] = p
+        payloads.setdefault(key(p), p)
         sparse[key(p)] = s
     out = []
     for k in sorted(payloads):
         p = payloads[k]
         out.append(
             PointScores(
-                chunk=payload_to_chunk(p) if level == "chunk" else None,
+                chunk_id=p["chunk_id"],
                 unit=payload_to_unit(p) if level == "unit" else None,
                 dense=dense.get(k, 0.0),
                 sparse=sparse.get(k, 0.0),
@@ -387,9 +419,16 @@ class EdgeStore:
         stored = self.manifest()
         if stored is not None:
             manifest.check(stored)
+        no_graph = q.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         config = q.EdgeConfig(
-            vectors={DENSE: q.EdgeVectorParams(size=manifest.dimension, distance=q.Distance.Cosine)},
+            vectors={
+                DENSE: q.EdgeVectorParams(size=manifest.dimension, distance=q.Distance.Cosine),
+                UNIT_DENSE: q.EdgeVectorParams(
+                    size=manifest.dimension, distance=q.Distance.Cosine, hnsw_config=no_graph, memory=q.Memory.Cold
+                ),
+            },
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+            payload_memory=q.Memory.Cold,
         )
         try:
             if stored is None:
@@ -501,25 +540,28 @@ class EdgeStore:
         q = self._q
         f = self._filter(filt, level=level, chunk_ids=chunk_ids)
         limit = len(chunk_ids) if level == "chunk" else 10_000
+        fields = _score_fields(level)
+        requests: list[tuple[int, Any]] = []
+        if dense is not None:
+            want = [SPARSE] if level == "chunk" else None
+            query = q.Query.Nearest(list(dense), using=_dense_name(level))
+            request = q.QueryRequest(limit=limit, query=query, filter=f, with_payload=fields, with_vector=want)
+            requests.append((0, request))
+        if sparse is not None and sparse.indices:
+            query = q.Query.Nearest(
+                q.SparseVector(indices=list(sparse.indices), values=list(sparse.values)), using=SPARSE
+            )
+            requests.append((1, q.QueryRequest(limit=limit, query=query, filter=f, with_payload=fields)))
         sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
-        queries = [
-            q.Query.Nearest(list(dense), using=DENSE) if dense is not None else None,
-            q.Query.Nearest(q.SparseVector(indices=list(sparse.indices), values=list(sparse.values)), using=SPARSE)
-            if sparse is not None and sparse.indices
-            else None,
-        ]
         terms: dict[str, frozenset[int]] = {}
-        for i, query in enumerate(queries):
-            if query is not None:
-                want = [SPARSE] if (i == 0 and level == "chunk") else None
-                request = q.QueryRequest(limit=limit, query=query, filter=f, with_payload=True, with_vector=want)
-                points = self._shard.query(request)
+        if requests:
+            results = self._shard.query_batch(q.QueryBatchRequest(queries=[r for _, r in requests]))
+            for (i, _), points in zip(requests, results, strict=True):
                 sides[i] = [(dict(p.payload or {}), float(p.score)) for p in points]
-                if want:
-                    for p in points:
-                        t = _sparse_terms(p.vector)
-                        if t is not None:
-                            terms[str((p.payload or {}).get("chunk_id"))] = t
+                for p in points if i == 0 and level == "chunk" else ():
+                    t = _sparse_terms(p.vector)
+                    if t is not None:
+                        terms[str((p.payload or {}).get("chunk_id"))] = t
         return _merge_scores(level, sides[0], sides[1], terms)
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
@@ -553,7 +595,7 @@ class EdgeStore:
             q.Point(
                 id=p.id,
                 vector={
-                    DENSE: p.dense,
+                    _dense_name(p.level): p.dense,
                     SPARSE: q.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
                 },
                 payload=p.payload,
@@ -624,7 +666,10 @@ class ClientStore:
         self._client.create_collection(
             self._collection,
             vectors_config={
-                DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE, on_disk=layout.on_disk)
+                DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE, on_disk=layout.on_disk),
+                UNIT_DENSE: m.VectorParams(
+                    size=manifest.dimension, distance=m.Distance.COSINE, on_disk=True, hnsw_config=m.HnswConfigDiff(m=0)
+                ),
             },
             sparse_vectors_config={
                 SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF, index=m.SparseIndexParams(on_disk=layout.on_disk))
@@ -734,19 +779,20 @@ class ClientStore:
         f = self._filter(filt, level=level, chunk_ids=chunk_ids)
         limit = len(chunk_ids) if level == "chunk" else 10_000
         requests = []
+        fields = _score_fields(level)
         if dense is not None:
             dq = m.QueryRequest(
                 query=list(dense),
-                using=DENSE,
+                using=_dense_name(level),
                 filter=f,
                 limit=limit,
-                with_payload=True,
+                with_payload=fields,
                 with_vector=[SPARSE] if level == "chunk" else False,
             )
             requests.append((0, dq))
         if sparse is not None and sparse.indices:
             vec = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
-            requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=True)))
+            requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=fields)))
         sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
         terms: dict[str, frozenset[int]] = {}
         if requests:
@@ -790,7 +836,7 @@ class ClientStore:
             m.PointStruct(
                 id=p.id,
                 vector={
-                    DENSE: p.dense,
+                    _dense_name(p.level): p.dense,
                     SPARSE: m.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
                 },
                 payload=p.payload,
