@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from qdrant_client import QdrantClient
 
+from indexer.errors import CollectionMismatch
 from indexer.schema import Chunk
 from indexer.store import ClientStore, EdgeStore, SearchFilter, StoredPoint, StoredUnit
 from indexer.units import split_units
@@ -133,3 +135,26 @@ def test_chunk_scores_carry_the_stored_sparse_terms(store: EdgeStore | ClientSto
     q = "överskott tkr"
     scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["ars:0"])
     assert scores[0].terms == frozenset(sparse_of(OTHER[2]).indices)
+
+
+def test_unit_scores_survive_reopening_the_embedded_engine(tmp_path: Path) -> None:
+    q = "Vem skickas beslutet till?"
+    s = EdgeStore(tmp_path / "edge")
+    s.open(MANIFEST)
+    s.upsert([stored(chunk(*TWO_SENTENCES))])
+    before = s.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit")
+    s.close()
+    s = EdgeStore(tmp_path / "edge")
+    s.open(MANIFEST)
+    after = s.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit")
+    s.close()
+    assert [(p.unit, p.dense, p.sparse) for p in after] == [(p.unit, p.dense, p.sparse) for p in before]
+    assert max(after, key=lambda p: p.dense).unit.text.startswith("Beslutet skickas")  # type: ignore[union-attr]
+
+
+def test_an_index_of_the_previous_schema_asks_for_a_rebuild(tmp_path: Path) -> None:
+    old = EdgeStore(tmp_path / "edge")
+    old.open(replace(MANIFEST, schema_version=MANIFEST.schema_version - 1))
+    old.close()
+    with pytest.raises(CollectionMismatch, match="arkiv index --rebuild"):
+        EdgeStore(tmp_path / "edge").open(MANIFEST)
