@@ -16,8 +16,10 @@ from the stored vectors.
 A unit's dense vector has its own name ("unit_dense") without an HNSW graph: units are only ever scored among
 the units of given chunks (a payload-index lookup and an exact dot product), never searched across the archive,
 so the graph is built over the chunks alone. Units outnumber chunks about eight to one, so this is most of the
-graph's build time and memory; in the embedded engine their vectors and every payload stay on disk, paged in
-as they are read, so reopening an index does not read them.
+graph's build time and memory. In the embedded engine vectors, payloads and payload indexes stay on disk and
+are paged in as they are read (the operating system's page cache keeps what is used), so reopening an index
+reads almost nothing and memory grows with what is searched, not with the archive; the HNSW graph and the
+sparse index stay in RAM.
 The collection carries a manifest (embedding model, dimension, schema version); opening it with another is a
 `CollectionMismatch`.
 """
@@ -55,6 +57,9 @@ KEYWORD_FIELDS = (
     "chunk_id",
 )
 INTEGER_FIELDS = ("year", "years", "date_num", "ordinal")
+NO_FILTER_GRAPH = frozenset({"level", "chunk_id", "doc_id", "source", "ordinal", "case_numbers"})
+"""Fields whose filters need no HNSW links of their own: `level` = "chunk" holds every point with a chunk
+vector (the main graph serves it), and the others pick out a handful of points, which Qdrant scores exactly."""
 
 NO_GROUP = "\x00none"
 """A group no document has: what an empty `visible_groups` matches (nothing)."""
@@ -422,7 +427,7 @@ class EdgeStore:
         no_graph = q.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
         config = q.EdgeConfig(
             vectors={
-                DENSE: q.EdgeVectorParams(size=manifest.dimension, distance=q.Distance.Cosine),
+                DENSE: q.EdgeVectorParams(size=manifest.dimension, distance=q.Distance.Cosine, memory=q.Memory.Cold),
                 UNIT_DENSE: q.EdgeVectorParams(
                     size=manifest.dimension, distance=q.Distance.Cosine, hnsw_config=no_graph, memory=q.Memory.Cold
                 ),
@@ -435,9 +440,13 @@ class EdgeStore:
                 self._path.mkdir(parents=True, exist_ok=True)
                 self._shard = q.EdgeShard.create(str(self._path / "shard"), config)
                 for name in KEYWORD_FIELDS:
-                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+                    params = q.KeywordIndexParams(on_disk=True, enable_hnsw=name not in NO_FILTER_GRAPH)
+                    self._shard.update(q.UpdateOperation.create_field_index(name, params))
                 for name in INTEGER_FIELDS:
-                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Integer))
+                    params = q.IntegerIndexParams(
+                        lookup=True, range=True, on_disk=True, enable_hnsw=name not in NO_FILTER_GRAPH
+                    )
+                    self._shard.update(q.UpdateOperation.create_field_index(name, params))
                 self._manifest_path.write_text(json.dumps(asdict(manifest)), encoding="utf-8")
             else:
                 self._shard = q.EdgeShard.load(str(self._path / "shard"))
