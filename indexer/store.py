@@ -675,7 +675,13 @@ class ClientStore:
         self._client.create_collection(
             self._collection,
             vectors_config={
-                DENSE: m.VectorParams(size=manifest.dimension, distance=m.Distance.COSINE, on_disk=layout.on_disk),
+                # Only chunk vectors are searched by the graph, so only they get int8 copies in RAM.
+                DENSE: m.VectorParams(
+                    size=manifest.dimension,
+                    distance=m.Distance.COSINE,
+                    on_disk=layout.on_disk,
+                    quantization_config=m.ScalarQuantization(scalar=int8) if layout.quantization else None,
+                ),
                 UNIT_DENSE: m.VectorParams(
                     size=manifest.dimension, distance=m.Distance.COSINE, on_disk=True, hnsw_config=m.HnswConfigDiff(m=0)
                 ),
@@ -686,7 +692,6 @@ class ClientStore:
             shard_number=layout.shards,
             replication_factor=layout.replicas,
             on_disk_payload=layout.on_disk,
-            quantization_config=m.ScalarQuantization(scalar=int8) if layout.quantization else None,
             metadata=asdict(manifest),
         )
         for name in KEYWORD_FIELDS:
