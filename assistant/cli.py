@@ -161,7 +161,7 @@ def train_selector(seed: int, dense: bool, archive: bool, hits: str, pdf_data: P
     Example: arkiv index && arkiv train selector --seed 13 --pdf-data data/pdfs
     """
     from assistant.select import model_path
-    from assistant.selector_data import EmbeddingCache
+    from assistant.selector_data import PDF_GOLD_FILE, EmbeddingCache, lexical_search, load_archive_examples
     from assistant.settings import AssistantSettings
     from assistant.train import train as train_model
     from indexer.embed import make_embedder
@@ -173,8 +173,6 @@ def train_selector(seed: int, dense: bool, archive: bool, hits: str, pdf_data: P
         cache = EmbeddingCache(settings.cache_dir / "selector" / "units.npz", embedder.model_id)
     examples: list[object] = []
     if archive and settings.corpus_dir.exists():
-        from assistant.selector_data import lexical_search, load_archive_examples
-
         if hits == "index":
             with _assistant_search(settings) as search:
                 examples = list(load_archive_examples(search, "train"))
@@ -182,8 +180,6 @@ def train_selector(seed: int, dense: bool, archive: bool, hits: str, pdf_data: P
             counter = embedder or make_embedder(settings)
             examples = list(load_archive_examples(lexical_search(settings.corpus_dir, counter.count_tokens), "train"))
     if pdf_data is not None:
-        from assistant.selector_data import PDF_GOLD_FILE, load_archive_examples
-
         with _assistant_search(settings.model_copy(update={"data_dir": pdf_data})) as search:
             examples += load_archive_examples(search, "train", PDF_GOLD_FILE, negatives=False)
     selector, report = train_model(cache, seed=seed, embed=embedder, archive=examples)

@@ -309,7 +309,7 @@ def payload_to_unit(payload: dict[str, Any]) -> Unit:
     )
 
 
-UNIT_FIELDS = [
+UNIT_FIELDS = (
     "chunk_id",
     "doc_id",
     "unit_ordinal",
@@ -321,12 +321,12 @@ UNIT_FIELDS = [
     "paragraph",
     "unit_case_numbers",
     "unit_date",
-]
+)
 """The payload `payload_to_unit` reads; a chunk's score needs only its id."""
 
 
 def _score_fields(level: Level) -> list[str]:
-    return UNIT_FIELDS if level == "unit" else ["chunk_id"]
+    return list(UNIT_FIELDS) if level == "unit" else ["chunk_id"]
 
 
 def _dense_name(level: Level) -> str:

@@ -156,8 +156,8 @@ def test_a_server_collection_laid_out_for_size_holds_the_same_index(edge: EdgeSt
     dest = ClientStore(client, "arkiv", ServerLayout(shards=2, replicas=2, on_disk=True, quantization=True))
     report = migrate(edge, dest, sample=len(ROWS))
     assert report.verified, report.mismatches
-    assert client.get_collection("arkiv").config.params.vectors["dense"].on_disk is True
     vectors = client.get_collection("arkiv").config.params.vectors
+    assert vectors["dense"].on_disk is True
     assert vectors["dense"].quantization_config is not None  # the graph's vectors get int8 copies in RAM
     unit = vectors["unit_dense"]
     assert unit.quantization_config is None and unit.on_disk is True and unit.hnsw_config.m == 0

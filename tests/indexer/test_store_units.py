@@ -37,8 +37,6 @@ OTHER = (
 
 
 def stored(c: Chunk, groups: tuple[str, ...] = ("public",)) -> StoredPoint:
-    from dataclasses import replace
-
     c = replace(c, meta=replace(c.meta, access_groups=groups))
     units = tuple(StoredUnit(u, EMB.embed_documents([u.text])[0], sparse_of(u.text)) for u in split_units(c))
     return StoredPoint(c, EMB.embed_documents([c.text])[0], sparse_of(c.text), 1, units=units)
@@ -158,3 +156,10 @@ def test_an_index_of_the_previous_schema_asks_for_a_rebuild(tmp_path: Path) -> N
     old.close()
     with pytest.raises(CollectionMismatch, match="arkiv index --rebuild"):
         EdgeStore(tmp_path / "edge").open(MANIFEST)
+
+
+def test_a_scored_unit_is_the_unit_that_was_stored(store: EdgeStore | ClientStore) -> None:
+    """A unit's score reads only some payload fields (`UNIT_FIELDS`); the unit rebuilt from them is whole."""
+    q = "beslutet"
+    scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit")
+    assert [s.unit for s in scores] == list(split_units(chunk(*TWO_SENTENCES)))
