@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from indexer.errors import UnreadableDocument
 from indexer.load import SUPPORTED_SUFFIXES, load_pages
 from indexer.metadata import infer_metadata
 from indexer.ocr import Ocr
-from indexer.schema import SCHEMA_VERSION, Block, Chunk, Document, doc_id_for
+from indexer.schema import SCHEMA_VERSION, Block, Chunk, Document, Unit, doc_id_for
 from indexer.sidecar import is_sidecar, read_sidecar, sidecar_bytes
 from indexer.sparse import SparseEncoder, SparseVector
 from indexer.store import DocumentState, Store, StoredPoint, StoredUnit
@@ -196,40 +197,68 @@ class Indexer:
             overlap=self.options.chunk_overlap,
         )
         self.store.delete_document(doc.doc_id)
-        for i in range(0, len(chunks), UPSERT_BATCH):
-            batch = chunks[i : i + UPSERT_BATCH]
-            dense = self.embedder.embed_documents([c.embed_text for c in batch])
-            sparse = self.sparse.encode_documents([c.embed_text for c in batch])
-            points = [
-                StoredPoint(c, d, s, doc_chunks=len(chunks), units=self._units(c, d, s))
-                for c, d, s in zip(batch, dense, sparse, strict=True)
-            ]
-            self.store.upsert(points)
+        batches = [chunks[i : i + UPSERT_BATCH] for i in range(0, len(chunks), UPSERT_BATCH)]
+        units = [[split_units(c) for c in batch] for batch in batches]
+        # The sparse vectors (pure Python, mostly the dictionary) are made in a second thread while the embedder
+        # (C code, which lets go of the GIL) makes the dense ones, so the two overlap batch by batch.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arkiv-sparse") as pool:
+            jobs = [pool.submit(self._sparse_vectors, b, u) for b, u in zip(batches, units, strict=True)]
+            for batch, batch_units, job in zip(batches, units, jobs, strict=True):
+                dense = self.embedder.embed_documents([c.embed_text for c in batch])
+                own = self._own_unit_vectors(batch, batch_units)
+                sparse, unit_sparse = job.result()
+                points = [
+                    StoredPoint(
+                        chunk,
+                        dense[j],
+                        sparse[j],
+                        doc_chunks=len(chunks),
+                        units=tuple(
+                            StoredUnit(
+                                u,
+                                own.get((j, i), dense[j]),
+                                sparse[j] if _whole(u, chunk) else unit_sparse[j][i],
+                            )
+                            for i, u in enumerate(batch_units[j])
+                        ),
+                    )
+                    for j, chunk in enumerate(batch)
+                ]
+                self.units_stored += sum(len(u) for u in batch_units)
+                self.units_embedded += len(own)
+                self.store.upsert(points)
         return len(chunks)
 
-    def _units(self, chunk: Chunk, dense: Sequence[float], sparse: SparseVector) -> tuple[StoredUnit, ...]:
-        """A chunk's answer units with their vectors.
+    def _sparse_vectors(
+        self, batch: Sequence[Chunk], units: Sequence[Sequence[Unit]]
+    ) -> tuple[list[SparseVector], list[list[SparseVector]]]:
+        """The sparse vectors of a batch's chunks, and of each chunk's answer units."""
+        sparse = self.sparse.encode_documents([c.embed_text for c in batch])
+        flat = iter(self.sparse.encode_documents([_unit_text(u.text) for us in units for u in us]))
+        return sparse, [[next(flat) for _ in us] for us in units]
 
-        A unit that is the whole chunk shares the chunk's vectors; a table row shares the chunk's dense vector
-        (its numbers and labels are matched by its own sparse vector; embedding every row would double the
-        indexing time for little); every other unit is embedded on its own, shortest first to batch well.
+    def _own_unit_vectors(
+        self, batch: Sequence[Chunk], units: Sequence[Sequence[Unit]]
+    ) -> dict[tuple[int, int], Sequence[float]]:
+        """Dense vectors of the answer units embedded on their own, by (chunk, unit) position in the batch.
+
+        A unit that is the whole chunk shares the chunk's dense vector, and so does a table row (its numbers and
+        labels are matched by its own sparse vector; embedding every row would double the indexing time for
+        little). Every other unit is embedded on its own, with the batch's others, shortest first to batch well.
         """
-        units = split_units(chunk)
-        if not units:
-            return ()
-        whole = [u.start == 0 and u.end == len(chunk.text) for u in units]
-        own = [i for i, u in enumerate(units) if self.options.unit_dense and not whole[i] and u.kind != "table_row"]
-        own.sort(key=lambda i: len(units[i].text))
-        vectors: dict[int, Sequence[float]] = {}
-        if own:
-            embedded = self.embedder.embed_documents([_unit_text(units[i].text) for i in own])
-            vectors = dict(zip(own, embedded, strict=True))
-        sparse_own = self.sparse.encode_documents([_unit_text(u.text) for u in units])
-        self.units_stored += len(units)
-        self.units_embedded += len(own)
-        return tuple(
-            StoredUnit(u, vectors.get(i, dense), sparse if whole[i] else sparse_own[i]) for i, u in enumerate(units)
-        )
+        if not self.options.unit_dense:
+            return {}
+        own = [
+            (j, i)
+            for j, chunk in enumerate(batch)
+            for i, u in enumerate(units[j])
+            if not _whole(u, chunk) and u.kind != "table_row"
+        ]
+        if not own:
+            return {}
+        own.sort(key=lambda key: len(units[key[0]][key[1]].text))
+        embedded = self.embedder.embed_documents([_unit_text(units[j][i].text) for j, i in own])
+        return dict(zip(own, embedded, strict=True))
 
     def run(
         self,
@@ -248,8 +277,17 @@ class Indexer:
             todo.extend((path, base) for path in iter_files(root))
         seen: dict[str, str] = {}
         items: Iterable[tuple[Path, Path]] = progress(todo, len(todo)) if progress else todo
-        for path, base in items:
-            self._index_one(path, base, states, seen, report)
+        # The next file is read (text layer, OCR, tables) in a second thread while this one is embedded.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arkiv-read") as reader:
+            pending = iter(items)
+            current, read = next(pending, None), None
+            while current is not None:
+                following = next(pending, None)
+                ahead = None
+                if following is not None and self._changed(*following, states):
+                    ahead = reader.submit(self._read, *following)
+                self._index_one(*current, states, seen, report, read)
+                current, read = following, ahead
 
         for root in roots:
             base = root if root.is_dir() else root.parent
@@ -277,6 +315,29 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _is_current(self, doc_id: str, digest: str, states: dict[str, DocumentState]) -> bool:
+        """Whether the store holds the whole document as it is now (same content, settings and sidecar)."""
+        state = states.get(doc_id)
+        return (
+            state is not None
+            and state.content_hash == digest
+            and state.complete
+            and self.catalog.get(doc_id) is not None
+        )
+
+    def _changed(self, path: Path, base: Path, states: dict[str, DocumentState]) -> bool:
+        """Whether a file is new or changed, so will be read (False also where it cannot be: reading it says why)."""
+        try:
+            digest = content_hash(path, self.options)
+        except OSError:
+            return False
+        return not self._is_current(doc_id_for(path.relative_to(base).as_posix()), digest, states)
+
+    def _read(self, path: Path, base: Path) -> tuple[Document, list[Block]]:
+        """A file as a Document, with a PDF's tables as row blocks (raises UnreadableDocument)."""
+        doc = self.load(path, base)
+        return doc, _pdf_tables(path, doc)
+
     def _index_one(
         self,
         path: Path,
@@ -284,7 +345,9 @@ class Indexer:
         states: dict[str, DocumentState],
         seen: dict[str, str],
         report: IndexReport,
+        read: Future[tuple[Document, list[Block]]] | None = None,
     ) -> None:
+        """Index one file unless it is unchanged; `read` is the file already being read, if it is."""
         source = path.relative_to(base).as_posix()
         doc_id = doc_id_for(source)
         if doc_id in seen:
@@ -300,12 +363,12 @@ class Indexer:
             return
         state = states.get(doc_id)
         entry = self.catalog.get(doc_id)
-        if state is not None and state.content_hash == digest and state.complete and entry is not None:
+        if entry is not None and self._is_current(doc_id, digest, states):
             report.unchanged += 1
             _count_pages(report, entry)
             return
         try:
-            doc = self.load(path, base)
+            doc, tables = read.result() if read is not None else self._read(path, base)
         except UnreadableDocument as ex:
             report.skipped.append(SkippedFile(str(path), ex.reason))
             logger.warning("skipped %s: %s", path, ex.reason)
@@ -313,7 +376,7 @@ class Indexer:
                 self.store.delete_document(doc_id)
                 self.catalog.remove(doc_id)
             return
-        n = self.index_document(doc, _pdf_tables(path, doc))
+        n = self.index_document(doc, tables)
         entry = CatalogEntry.from_document(doc, root=str(base), chunks=n)
         self.catalog.put(entry)
         report.indexed += 1
@@ -338,6 +401,10 @@ def _pdf_tables(path: Path, doc: Document) -> list[Block]:
 
 def _unit_text(text: str) -> str:
     return " ".join(text.split())
+
+
+def _whole(unit: Unit, chunk: Chunk) -> bool:
+    return unit.start == 0 and unit.end == len(chunk.text)
 
 
 def _count_pages(report: IndexReport, entry: CatalogEntry) -> None:

@@ -163,3 +163,32 @@ def test_a_scored_unit_is_the_unit_that_was_stored(store: EdgeStore | ClientStor
     q = "beslutet"
     scores = store.score(dense=EMB.embed_query(q), sparse=sparse_of(q), chunk_ids=["rjl:0"], level="unit")
     assert [s.unit for s in scores] == list(split_units(chunk(*TWO_SENTENCES)))
+
+
+def test_each_unit_is_stored_with_the_vector_of_its_own_text(tmp_path: Path) -> None:
+    """Units are embedded a batch at a time, shortest first: each must still get its own text's vector back.
+
+    A unit that is its whole chunk, or a table row, shares the chunk's dense vector instead."""
+    from indexer.sparse import SparseEncoder
+    from tests.indexer.test_pipeline import make_corpus, make_indexer
+
+    emb = FakeEmbedder()
+    idx = make_indexer(tmp_path / "data", emb, SparseEncoder())
+    idx.run([make_corpus(tmp_path)])
+    chunks = idx.store.scroll()
+    q = "Presidiet beslutar att bevilja marknadsföring besökare"
+    query = emb.embed_query(q)
+    scores = idx.store.score(
+        dense=query, sparse=idx.sparse.encode_query(q), chunk_ids=[c.chunk_id for c in chunks], level="unit"
+    )
+    text_of = {c.chunk_id: c.text for c in chunks}
+    embedded_alone = 0
+    for s in scores:
+        assert s.unit is not None
+        whole = s.unit.start == 0 and s.unit.end == len(text_of[s.unit.chunk_id])
+        shares_chunk = whole or s.unit.kind == "table_row"
+        [chunk] = [c for c in chunks if c.chunk_id == s.unit.chunk_id]
+        vector = emb.embed_documents([chunk.embed_text if shares_chunk else " ".join(s.unit.text.split())])[0]
+        assert s.dense == pytest.approx(sum(a * b for a, b in zip(query, vector, strict=True)), abs=1e-5)
+        embedded_alone += not shares_chunk
+    assert embedded_alone > 1
