@@ -349,6 +349,8 @@ def build_assistant(
     if store is None:
         store = make_store(settings)
         store.open(Manifest(embedder.model_id, embedder.dimension))
+        if settings.warm_index:
+            store.warm()
     answerer: Answerer | None = None
     rewriter = None
     if settings.llm_base_url:

@@ -17,6 +17,11 @@ class AssistantSettings(IndexSettings):
     top_k: int = Field(6, ge=1, le=50, description="Passages given to the answerer.")
     search_k: int = Field(10, ge=1, le=100, description="Default number of hits for /api/search.")
     prefetch_k: int = Field(50, ge=5, le=500, description="Candidates per retriever (dense, sparse) before fusion.")
+    warm_index: bool = Field(
+        True,
+        description="Read the embedded index's files into the page cache in the background on start, "
+        "so the first searches do not wait for the disk.",
+    )
     not_found_threshold: float | None = Field(
         None,
         ge=0.0,

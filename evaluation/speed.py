@@ -295,6 +295,8 @@ def phase_serve(data_dir: str, repeat: int) -> dict[str, Any]:
     store.open(Manifest(embedder.model_id, embedder.dimension))
     chunks = store.count()
     reopen_s = time.perf_counter() - t0
+    if settings.warm_index:
+        store.warm()  # as `arkiv serve` does (build_assistant), in the background
     t1 = time.perf_counter()
     assistant = build_assistant(settings, store=store, embedder=embedder)
     assistant_s = time.perf_counter() - t1

@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -253,6 +256,8 @@ class Store(Protocol):
     def put(self, points: Sequence[RawPoint]) -> None: ...
 
     def flush(self) -> None: ...
+
+    def warm(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -618,6 +623,17 @@ class EdgeStore:
         if self._shard is not None:
             self._shard.flush()
 
+    def warm(self) -> None:
+        """Ask the kernel to read the index's files into the page cache, in a background thread.
+
+        The engine pages vectors and payloads in from disk as searches touch them, so without this the first
+        searches after a restart wait for the disk (seconds at 100,000 chunks). Smallest files first: the graph
+        and indexes before the bulk of the vectors and payloads. Nothing is read into this process's memory.
+        """
+        if not hasattr(os, "posix_fadvise"):
+            return
+        threading.Thread(target=_advise_will_need, args=(self._path,), name="arkiv-warm", daemon=True).start()
+
     def optimize(self) -> None:
         """Build the HNSW and payload indexes (the engine searches exactly until then)."""
         if self._shard is not None:
@@ -868,6 +884,9 @@ class ClientStore:
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
 
+    def warm(self) -> None:
+        """The server keeps its own caches."""
+
     def optimize(self) -> None:
         """The server optimises in the background."""
 
@@ -879,6 +898,27 @@ def layout(settings: IndexSettings) -> ServerLayout:
     return ServerLayout(
         settings.qdrant_shards, settings.qdrant_replicas, settings.qdrant_on_disk, settings.qdrant_quantization
     )
+
+
+def _advise_will_need(folder: Path) -> None:
+    started = time.perf_counter()
+    files = sorted((f for f in folder.rglob("*") if f.is_file()), key=lambda f: f.stat().st_size)
+    total = advised = 0
+    for f in files:
+        try:
+            fd = os.open(f, os.O_RDONLY)
+        except OSError:
+            continue  # the engine may have just replaced it
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            total += os.fstat(fd).st_size
+            advised += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    seconds = time.perf_counter() - started
+    logger.info("asked for %d files (%d MB) of %s in the page cache in %.1f s", advised, total >> 20, folder, seconds)
 
 
 def make_store(settings: IndexSettings) -> EdgeStore | ClientStore:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,4 +134,26 @@ def test_edge_store_persists_across_reopen(tmp_path: Path) -> None:
     assert again.manifest() == MANIFEST
     again.open(MANIFEST)
     assert again.count() == len(TEXTS)
+    again.close()
+
+
+def test_warming_a_reopened_index_reads_every_file_and_searches_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = EdgeStore(tmp_path / "edge")
+    s.open(MANIFEST)
+    s.upsert(points())
+    s.close()
+    again = EdgeStore(tmp_path / "edge")
+    again.open(MANIFEST)
+    with caplog.at_level(logging.INFO, logger="indexer.store"):
+        again.warm()
+        hits = again.search(dense=EMB.embed_query("överskott förbundet"), sparse=None, k=1, mode="dense")
+        for thread in threading.enumerate():
+            if thread.name == "arkiv-warm":
+                thread.join(timeout=30)
+    assert hits[0].chunk.text.startswith("Årsredovisningen")
+    files = [f for f in (tmp_path / "edge").rglob("*") if f.is_file()]
+    [message] = [r.getMessage() for r in caplog.records if "page cache" in r.getMessage()]
+    assert f"asked for {len(files)} files" in message and str(tmp_path / "edge") in message
     again.close()
