@@ -104,8 +104,10 @@ class CandidateScores:
     """0-based rank in Qdrant's fused (RRF) list."""
     dense: float
     sparse: float
-    units: tuple[tuple[Unit, float, float], ...] = ()
-    """(unit, dense, sparse) for each of the chunk's answer units."""
+    units: tuple[tuple[int, float, float], ...] = ()
+    """(ordinal, dense, sparse) for each of the chunk's answer units, in text order."""
+    best_unit: Unit | None = None
+    """The unit `best_unit_score` picks: its text is read for the answer-type features."""
     chunk_terms: frozenset[int] = field(default_factory=frozenset)
     title_terms: frozenset[int] = field(default_factory=frozenset)
 
@@ -171,12 +173,18 @@ def candidate_features(q: QuestionFacts, cands: Sequence[CandidateScores]) -> li
     return rows
 
 
+def best_unit_score(units: Sequence[tuple[int, float, float]]) -> tuple[int, float, float]:
+    """The (ordinal, dense, sparse) of the unit that matches best: highest dense, then sparse, then first."""
+    return max(units, key=lambda u: (u[1], u[2]))
+
+
 def _best_unit(c: CandidateScores) -> tuple[str, float, float]:
-    """The text, dense and sparse score of the unit that matches best (highest dense, then sparse); or the chunk's."""
+    """The text, dense and sparse score of the unit that matches best, with the best sparse score of any unit;
+    or the chunk's scores."""
     if not c.units:
         return ("", c.dense, c.sparse)
-    by_dense = max(c.units, key=lambda u: (u[1], u[2]))
-    return (by_dense[0].text, by_dense[1], max(u[2] for u in c.units))
+    best = best_unit_score(c.units)
+    return (c.best_unit.text if c.best_unit else "", best[1], max(u[2] for u in c.units))
 
 
 @dataclass(frozen=True)

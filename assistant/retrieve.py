@@ -3,11 +3,13 @@
 1. A case number or a § in the question finds its chunks by payload match; they come first.
 2. Qdrant fuses a dense (e5) and a sparse (Swedish BM25) prefetch with RRF in one query over chunks.
 3. The candidates' raw dense and sparse scores, and those of their answer units, come from the stored
-   vectors (two more queries each, filtered to the candidates; nothing is embedded but the question).
+   vectors (two more batches, filtered to the candidates; nothing is embedded but the question). Of the
+   units, only each candidate's best one is read whole (its text is a reranker feature).
 4. The learned reranker (assistant/rerank.py) orders the candidates by the probability that they hold the
    answer; that probability is each hit's `score`. A CrossEncoder replaces it only when the operator names
    one (ARKIV_RERANKER_MODEL).
-5. Each hit carries its units ranked against the question (`Hit.units`), for the answer to quote.
+5. Each hit carries its units ranked against the question (`Hit.units`), for the answer to quote: the units
+   of the hits kept are read in one more query.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from dataclasses import dataclass, replace
 
 from assistant.qtype import detect_language, swedish_equivalents
 from assistant.query import ParsedQuestion
-from assistant.rerank import CandidateScores, QuestionFacts, RerankModel, candidate_features, load_model
+from assistant.rerank import (
+    CandidateScores,
+    QuestionFacts,
+    RerankModel,
+    best_unit_score,
+    candidate_features,
+    load_model,
+)
 from assistant.types import Filters, Hit, UnitHit, search_filter
 from indexer.embed import Embedder
 from indexer.schema import Chunk, Unit
@@ -94,21 +103,27 @@ class Retriever:
             chunk_scores[s.chunk_id] = (s.dense, s.sparse)
             if s.terms is not None:
                 stored_terms[s.chunk_id] = s.terms
-        units: dict[str, list[tuple[Unit, float, float]]] = {}
-        for s in self.store.score(dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="unit", filt=filt):
-            if s.unit is not None:
-                units.setdefault(s.unit.chunk_id, []).append((s.unit, s.dense, s.sparse))
+        units: dict[str, list[tuple[int, float, float]]] = {}
+        scored = self.store.score(
+            dense=q_dense, sparse=q_sparse, chunk_ids=ids, level="unit", filt=filt, with_units=False
+        )
+        for s in scored:  # in (chunk, ordinal) order
+            if s.ordinal is not None:
+                units.setdefault(s.chunk_id, []).append((s.ordinal, s.dense, s.sparse))
+        best = self.store.units(((cid, best_unit_score(u)[0]) for cid, u in units.items()), filt)
         out = []
         for rank, h in enumerate(fused):
             cid = h.chunk.chunk_id
             dense, sparse = chunk_scores.get(cid, (0.0, 0.0))
+            own = tuple(units.get(cid, ()))
             out.append(
                 CandidateScores(
                     chunk=h.chunk,
                     rank=rank,
                     dense=dense,
                     sparse=sparse,
-                    units=tuple(sorted(units.get(cid, ()), key=lambda u: u[0].ordinal)),
+                    units=own,
+                    best_unit=best.get((cid, best_unit_score(own)[0])) if own else None,
                     chunk_terms=stored_terms.get(cid) or self._chunk_terms(h.chunk),
                     title_terms=self._title_terms(h.chunk),
                 )
@@ -159,17 +174,16 @@ class Retriever:
         facts, cands = self.candidates(query, filt, parsed)
         ranked = self.rank(query, facts, cands)
         by_id = {r.cand.chunk.chunk_id: r for r in ranked}
-        hits: list[Hit] = []
+        kept: list[tuple[Chunk, Ranked | None, str]] = []
         seen: set[str] = set()
         for c in exact:
             if c.chunk_id not in seen:
-                match = by_id.get(c.chunk_id)
-                hits.append(self._hit(match, len(hits) + 1, "exact") if match else Hit(c, 1.0, len(hits) + 1, "exact"))
+                kept.append((c, by_id.get(c.chunk_id), "exact"))
                 seen.add(c.chunk_id)
         limit = max(k, 12) if gather_list else k
         per_paragraph: set[tuple[str, str]] = set()
         for r in ranked:
-            if len(hits) >= limit + len(exact):
+            if len(kept) >= limit + len(exact):
                 break
             cid = r.cand.chunk.chunk_id
             if cid in seen:
@@ -179,22 +193,21 @@ class Retriever:
                 if key in per_paragraph:
                     continue
                 per_paragraph.add(key)
-            hits.append(self._hit(r, len(hits) + 1, "hybrid"))
+            kept.append((r.cand.chunk, r, "hybrid"))
             seen.add(cid)
-        return hits
+        wanted = ((c.chunk_id, u[0]) for c, r, _ in kept if r is not None for u in r.cand.units)
+        units = self.store.units(wanted, filt)
+        return [
+            self._hit(r, rank, reason, units) if r is not None else Hit(c, 1.0, rank, reason)
+            for rank, (c, r, reason) in enumerate(kept, start=1)
+        ]
 
     @staticmethod
-    def _hit(r: Ranked, rank: int, reason: str) -> Hit:
+    def _hit(r: Ranked, rank: int, reason: str, units: dict[tuple[str, int], Unit]) -> Hit:
         c = r.cand
-        return Hit(
-            c.chunk,
-            round(r.score, 6),
-            rank,
-            reason,
-            units=rank_units(c.units),
-            dense=c.dense,
-            sparse=c.sparse,
-        )
+        cid = c.chunk.chunk_id
+        own = [(units[(cid, o)], d, s) for o, d, s in c.units if (cid, o) in units]
+        return Hit(c.chunk, round(r.score, 6), rank, reason, units=rank_units(own), dense=c.dense, sparse=c.sparse)
 
     def _exact(self, filters: Filters, parsed: ParsedQuestion | None) -> list[Chunk]:
         """Chunks that carry the case number or § the question names, in document order (decisions first)."""

@@ -10,6 +10,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 SCHEMA_VERSION = 3
@@ -175,11 +176,18 @@ class Unit:
 
     @property
     def point_id(self) -> str:
-        return str(uuid.uuid5(_POINT_NAMESPACE, self.unit_id))
+        return unit_point_id(self.chunk_id, self.ordinal)
 
 
+@lru_cache(maxsize=100_000)
 def point_id_for(chunk_id: str) -> str:
     return str(uuid.uuid5(_POINT_NAMESPACE, chunk_id))
+
+
+@lru_cache(maxsize=100_000)
+def unit_point_id(chunk_id: str, ordinal: int) -> str:
+    """The point id of a chunk's unit: derived from the two, so a unit's id says whose it is."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{chunk_id}/{ordinal}"))
 
 
 def sha256_bytes(data: bytes) -> str:

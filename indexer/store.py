@@ -11,7 +11,9 @@ Answer units (`schema.Unit`) are points of the same collection, keyed to their c
 the chunk's filterable fields (so every filter, access included, applies to them alike) and the unit's own
 fields. One collection keeps a document's chunks and units under one delete and one manifest; chunk searches
 carry `level = "chunk"`. `score` gives the raw dense and sparse scores of given chunks or of their units,
-from the stored vectors.
+from the stored vectors. A unit's point id is derived from its chunk's id and its ordinal, so its scores can be
+read without its payload, and `units` then reads the payloads of only the units that are wanted: reading a
+payload is most of a unit score's cost.
 
 A unit's dense vector has its own name ("unit_dense") without an HNSW graph: units are only ever scored among
 the units of given chunks (a payload-index lookup and an exact dot product), never searched across the archive,
@@ -31,13 +33,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from indexer.errors import CollectionMismatch, StoreLocked
-from indexer.schema import SCHEMA_VERSION, Chunk, Unit, chunk_to_payload, payload_to_chunk
+from indexer.schema import SCHEMA_VERSION, Chunk, Unit, chunk_to_payload, payload_to_chunk, point_id_for, unit_point_id
 from indexer.settings import IndexSettings
 from indexer.sparse import SparseVector
 
@@ -182,11 +184,13 @@ class PointScores:
 
     chunk_id: str
     unit: Unit | None
-    """The unit scored, when scoring units (else None: the chunk itself was scored)."""
+    """The unit scored, when scoring units with their payloads (else None)."""
     dense: float
     sparse: float
     terms: frozenset[int] | None = None
     """The stored sparse vector's term indices (chunks only, where the engine returned them)."""
+    ordinal: int | None = None
+    """The unit's ordinal within its chunk, when scoring units (None: the chunk itself was scored)."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,12 @@ class Store(Protocol):
         chunk_ids: Sequence[str],
         level: Level = "chunk",
         filt: SearchFilter | None = None,
+        with_units: bool = True,
     ) -> list[PointScores]: ...
+
+    def units(self, keys: Iterable[tuple[str, int]], filt: SearchFilter | None = None) -> dict[tuple[str, int], Unit]:
+        """The units named by (chunk id, ordinal) that `filt` lets through."""
+        ...
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]: ...
 
@@ -330,56 +339,89 @@ UNIT_FIELDS = (
 """The payload `payload_to_unit` reads; a chunk's score needs only its id."""
 
 
-def _score_fields(level: Level) -> list[str]:
-    return list(UNIT_FIELDS) if level == "unit" else ["chunk_id"]
-
-
 def _dense_name(level: Level) -> str:
     return UNIT_DENSE if level == "unit" else DENSE
 
 
-def _level_conditions(level: Level | None, chunk_ids: Sequence[str] | None = None) -> list[tuple[str, str, Any]]:
+def _level_conditions(
+    level: Level | None, chunk_ids: Sequence[str] | None = None, point_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, Any]]:
     out: list[tuple[str, str, Any]] = []
     if level is not None:
         out.append(("level", "any", [level]))
     if chunk_ids is not None:
         out.append(("chunk_id", "any", list(chunk_ids)))
+    if point_ids is not None:
+        out.append(("", "ids", list(point_ids)))
     return out
 
 
-def _merge_scores(
+def _unit_keys(
+    chunk_ids: Sequence[str], point_ids: set[str], look_up: Callable[[list[str]], dict[str, tuple[str, int]]]
+) -> dict[str, tuple[str, int]]:
+    """(chunk id, ordinal) of each unit point, from the ids alone (a unit's id is derived from the two): each
+    chunk's ordinals are tried from 0 while they name a returned point. Any id not so found is looked up."""
+    keys: dict[str, tuple[str, int]] = {}
+    for chunk_id in chunk_ids:
+        ordinal = 0
+        while (pid := unit_point_id(chunk_id, ordinal)) in point_ids:
+            keys[pid] = (chunk_id, ordinal)
+            ordinal += 1
+    rest = [p for p in point_ids if p not in keys]
+    if rest:
+        keys.update(look_up(rest))
+    return keys
+
+
+def _point_scores(
     level: Level,
-    dense_hits: list[tuple[dict[str, Any], float]],
-    sparse_hits: list[tuple[dict[str, Any], float]],
-    terms: dict[str, frozenset[int]] | None = None,
+    chunk_ids: Sequence[str],
+    dense_points: Sequence[Any],
+    sparse_points: Sequence[Any],
+    look_up: Callable[[list[str]], dict[str, tuple[str, int]]],
 ) -> list[PointScores]:
-    """Dense and sparse results of the same points as one list; a point the sparse side missed scores 0 there."""
-
-    def key(p: dict[str, Any]) -> tuple[str, int]:
-        return (p["chunk_id"], int(p.get("unit_ordinal", -1)))
-
-    payloads: dict[tuple[str, int], dict[str, Any]] = {}
-    dense: dict[tuple[str, int], float] = {}
-    sparse: dict[tuple[str, int], float] = {}
-    for p, s in dense_hits:
-        payloads[key(p)] = p
-        dense[key(p)] = s
-    for p, s in sparse_hits:
-        payloads.setdefault(key(p), p)
-        sparse[key(p)] = s
-    out = []
-    for k in sorted(payloads):
-        p = payloads[k]
-        out.append(
-            PointScores(
-                chunk_id=p["chunk_id"],
-                unit=payload_to_unit(p) if level == "unit" else None,
-                dense=dense.get(k, 0.0),
-                sparse=sparse.get(k, 0.0),
-                terms=(terms or {}).get(p["chunk_id"]) if level == "chunk" else None,
-            )
+    """The engine's dense and sparse results for the same points as one list, in (chunk id, ordinal) order; a
+    point one side missed scores 0 there. Points are known by their ids alone."""
+    dense = [(str(p.id), p) for p in dense_points]
+    sparse = [(str(p.id), p) for p in sparse_points]
+    if level == "chunk":
+        keys = {point_id_for(c): (c, -1) for c in chunk_ids}
+    else:
+        keys = _unit_keys(chunk_ids, {pid for pid, _ in (*dense, *sparse)}, look_up)
+    dense_scores = {keys[pid]: float(p.score) for pid, p in dense}
+    sparse_scores = {keys[pid]: float(p.score) for pid, p in sparse}
+    terms: dict[tuple[str, int], frozenset[int]] = {}
+    for pid, p in dense if level == "chunk" else ():
+        t = _sparse_terms(p.vector)
+        if t is not None:
+            terms[keys[pid]] = t
+    return [
+        PointScores(
+            chunk_id=k[0],
+            unit=None,
+            dense=dense_scores.get(k, 0.0),
+            sparse=sparse_scores.get(k, 0.0),
+            terms=terms.get(k),
+            ordinal=k[1] if level == "unit" else None,
         )
+        for k in sorted(dense_scores.keys() | sparse_scores.keys())
+    ]
+
+
+def _with_units(scores: list[PointScores], units: dict[tuple[str, int], Unit]) -> list[PointScores]:
+    """Unit scores with their units (a unit `units` lacks is left out: the filter no longer lets it through)."""
+    out = []
+    for s in scores:
+        unit = units.get((s.chunk_id, s.ordinal if s.ordinal is not None else -1))
+        if unit is not None:
+            out.append(replace(s, unit=unit))
     return out
+
+
+def _ranked(hits: Iterable[ScoredChunk]) -> list[ScoredChunk]:
+    """Best first; equal scores (common in RRF: ranks 3 and 5 fuse as 5 and 3 do) in chunk id order, so that the
+    same question gets the same order every time (the engine returns ties in whatever order its threads finish)."""
+    return sorted(hits, key=lambda h: (-h.score, h.chunk.chunk_id))
 
 
 def _sparse_terms(vector: Any) -> frozenset[int] | None:
@@ -461,9 +503,13 @@ class EdgeStore:
             raise
 
     def _filter(
-        self, filt: SearchFilter | None, level: Level | None = "chunk", chunk_ids: Sequence[str] | None = None
+        self,
+        filt: SearchFilter | None,
+        level: Level | None = "chunk",
+        chunk_ids: Sequence[str] | None = None,
+        point_ids: Sequence[str] | None = None,
     ) -> Any:
-        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids)
+        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids, point_ids)
         if not conditions:
             return None
         q = self._q
@@ -471,6 +517,8 @@ class EdgeStore:
         for key, kind, value in conditions:
             if kind == "any":
                 must.append(q.FieldCondition(key=key, match=q.MatchAny(any=value)))
+            elif kind == "ids":
+                must.append(q.HasIdCondition(set(value)))
             else:
                 lo, hi = value
                 must.append(q.FieldCondition(key=key, range=q.RangeFloat(gte=lo, lte=hi)))
@@ -536,9 +584,9 @@ class EdgeStore:
                 filter=f,
                 with_payload=True,
             )
-        return [
+        return _ranked(
             ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)
-        ]
+        )
 
     def score(
         self,
@@ -548,13 +596,14 @@ class EdgeStore:
         chunk_ids: Sequence[str],
         level: Level = "chunk",
         filt: SearchFilter | None = None,
+        with_units: bool = True,
     ) -> list[PointScores]:
         if not chunk_ids:
             return []
         q = self._q
         f = self._filter(filt, level=level, chunk_ids=chunk_ids)
         limit = len(chunk_ids) if level == "chunk" else 10_000
-        fields = _score_fields(level)
+        fields = False  # a point is known by its id
         requests: list[tuple[int, Any]] = []
         if dense is not None:
             want = [SPARSE] if level == "chunk" else None
@@ -566,17 +615,31 @@ class EdgeStore:
                 q.SparseVector(indices=list(sparse.indices), values=list(sparse.values)), using=SPARSE
             )
             requests.append((1, q.QueryRequest(limit=limit, query=query, filter=f, with_payload=fields)))
-        sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
-        terms: dict[str, frozenset[int]] = {}
+        sides: list[list[Any]] = [[], []]
         if requests:
             results = self._shard.query_batch(q.QueryBatchRequest(queries=[r for _, r in requests]))
             for (i, _), points in zip(requests, results, strict=True):
-                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in points]
-                for p in points if i == 0 and level == "chunk" else ():
-                    t = _sparse_terms(p.vector)
-                    if t is not None:
-                        terms[str((p.payload or {}).get("chunk_id"))] = t
-        return _merge_scores(level, sides[0], sides[1], terms)
+                sides[i] = points
+        scores = _point_scores(level, chunk_ids, sides[0], sides[1], self._unit_refs)
+        if level == "unit" and with_units:
+            return _with_units(scores, self.units(((s.chunk_id, s.ordinal or 0) for s in scores), filt))
+        return scores
+
+    def _unit_refs(self, point_ids: list[str]) -> dict[str, tuple[str, int]]:
+        records = self._shard.retrieve(point_ids, ["chunk_id", "unit_ordinal"], False)
+        return {str(r.id): (str(r.payload["chunk_id"]), int(r.payload["unit_ordinal"])) for r in records}
+
+    def units(self, keys: Iterable[tuple[str, int]], filt: SearchFilter | None = None) -> dict[tuple[str, int], Unit]:
+        ids = sorted({unit_point_id(c, o) for c, o in keys})
+        if not ids:
+            return {}
+        q = self._q
+        request = q.ScrollRequest(
+            limit=len(ids), filter=self._filter(filt, level="unit", point_ids=ids), with_payload=list(UNIT_FIELDS)
+        )
+        records, _ = self._shard.scroll(request)
+        units = [payload_to_unit(dict(r.payload or {})) for r in records]
+        return {(u.chunk_id, u.ordinal): u for u in units}
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []
@@ -716,9 +779,13 @@ class ClientStore:
             self._client.create_payload_index(self._collection, name, m.PayloadSchemaType.INTEGER)
 
     def _filter(
-        self, filt: SearchFilter | None, level: Level | None = "chunk", chunk_ids: Sequence[str] | None = None
+        self,
+        filt: SearchFilter | None,
+        level: Level | None = "chunk",
+        chunk_ids: Sequence[str] | None = None,
+        point_ids: Sequence[str] | None = None,
     ) -> Any:
-        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids)
+        conditions = (filt.conditions() if filt is not None else []) + _level_conditions(level, chunk_ids, point_ids)
         if not conditions:
             return None
         m = self._m
@@ -726,6 +793,8 @@ class ClientStore:
         for key, kind, value in conditions:
             if kind == "any":
                 must.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
+            elif kind == "ids":
+                must.append(m.HasIdCondition(has_id=value))
             else:
                 lo, hi = value
                 must.append(m.FieldCondition(key=key, range=m.Range(gte=lo, lte=hi)))
@@ -792,7 +861,7 @@ class ClientStore:
                 query_filter=f,
                 limit=k,
             )
-        return [ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in res.points]
+        return _ranked(ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in res.points)
 
     def score(
         self,
@@ -802,6 +871,7 @@ class ClientStore:
         chunk_ids: Sequence[str],
         level: Level = "chunk",
         filt: SearchFilter | None = None,
+        with_units: bool = True,
     ) -> list[PointScores]:
         if not chunk_ids:
             return []
@@ -809,7 +879,7 @@ class ClientStore:
         f = self._filter(filt, level=level, chunk_ids=chunk_ids)
         limit = len(chunk_ids) if level == "chunk" else 10_000
         requests = []
-        fields = _score_fields(level)
+        fields = False  # a point is known by its id
         if dense is not None:
             dq = m.QueryRequest(
                 query=list(dense),
@@ -823,17 +893,30 @@ class ClientStore:
         if sparse is not None and sparse.indices:
             vec = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
             requests.append((1, m.QueryRequest(query=vec, using=SPARSE, filter=f, limit=limit, with_payload=fields)))
-        sides: list[list[tuple[dict[str, Any], float]]] = [[], []]
-        terms: dict[str, frozenset[int]] = {}
+        sides: list[list[Any]] = [[], []]
         if requests:
             results = self._client.query_batch_points(self._collection, requests=[r for _, r in requests])
             for (i, _), res in zip(requests, results, strict=True):
-                sides[i] = [(dict(p.payload or {}), float(p.score)) for p in res.points]
-                for p in res.points if i == 0 and level == "chunk" else ():
-                    t = _sparse_terms(p.vector)
-                    if t is not None:
-                        terms[str((p.payload or {}).get("chunk_id"))] = t
-        return _merge_scores(level, sides[0], sides[1], terms)
+                sides[i] = res.points
+        scores = _point_scores(level, chunk_ids, sides[0], sides[1], self._unit_refs)
+        if level == "unit" and with_units:
+            return _with_units(scores, self.units(((s.chunk_id, s.ordinal or 0) for s in scores), filt))
+        return scores
+
+    def _unit_refs(self, point_ids: list[str]) -> dict[str, tuple[str, int]]:
+        records = self._client.retrieve(self._collection, point_ids, with_payload=["chunk_id", "unit_ordinal"])
+        return {str(r.id): (str(r.payload["chunk_id"]), int(r.payload["unit_ordinal"])) for r in records}
+
+    def units(self, keys: Iterable[tuple[str, int]], filt: SearchFilter | None = None) -> dict[tuple[str, int], Unit]:
+        ids = sorted({unit_point_id(c, o) for c, o in keys})
+        if not ids:
+            return {}
+        f = self._filter(filt, level="unit", point_ids=ids)
+        records, _ = self._client.scroll(
+            self._collection, scroll_filter=f, limit=len(ids), with_payload=list(UNIT_FIELDS)
+        )
+        units = [payload_to_unit(dict(r.payload or {})) for r in records]
+        return {(u.chunk_id, u.ordinal): u for u in units}
 
     def scroll(self, filt: SearchFilter | None = None, limit: int = 10_000) -> list[Chunk]:
         chunks = []

@@ -94,6 +94,17 @@ def test_filters_restrict_results(store: EdgeStore | ClientStore) -> None:
     assert {c.doc_id for c in dated} == {"rjl"}
 
 
+def test_equal_scores_come_in_the_same_order_every_time(store: EdgeStore | ClientStore) -> None:
+    text = "Kulturnämnden beviljar bidrag till sommarlovsaktiviteter."
+    twins = [chunk(doc, 0, text, (), None, 2023) for doc in ("zeta", "alfa", "mitt")]
+    store.upsert([StoredPoint(c, EMB.embed_documents([text])[0], sparse_of(text), 1) for c in twins])
+    q = "bidrag sommarlovsaktiviteter"
+    for mode in ("dense", "sparse"):
+        hits = store.search(dense=EMB.embed_query(q), sparse=sparse_of(q), k=3, mode=mode)  # type: ignore[arg-type]
+        assert len({h.score for h in hits}) == 1
+        assert [h.chunk.chunk_id for h in hits] == ["alfa:0", "mitt:0", "zeta:0"]
+
+
 def test_payload_round_trips_every_citation_field(store: EdgeStore | ClientStore) -> None:
     [c] = store.scroll(SearchFilter(case_numbers=("RJL 2022/258",)))
     assert c == chunk(*TEXTS[0])

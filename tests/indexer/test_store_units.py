@@ -95,6 +95,21 @@ def test_a_unit_is_hidden_from_whoever_cannot_see_its_chunk(store: EdgeStore | C
     )
 
 
+def test_units_read_by_key_are_the_scored_ones_and_hidden_alike(store: EdgeStore | ClientStore) -> None:
+    q = "överskott navet besökare"
+    dense, sparse = EMB.embed_query(q), sparse_of(q)
+    whole = store.score(dense=dense, sparse=sparse, chunk_ids=["ars:0", "rjl:0"], level="unit")
+    bare = store.score(dense=dense, sparse=sparse, chunk_ids=["ars:0", "rjl:0"], level="unit", with_units=False)
+    assert [(s.chunk_id, s.ordinal, s.dense, s.sparse) for s in bare] == [
+        (s.chunk_id, s.unit.ordinal if s.unit else None, s.dense, s.sparse) for s in whole
+    ]
+    assert all(s.unit is None for s in bare)
+    read = store.units([(s.chunk_id, s.ordinal or 0) for s in bare])
+    assert read == {(s.chunk_id, s.unit.ordinal): s.unit for s in whole if s.unit}
+    assert store.units([("ars:0", 0), ("ars:0", 1)], SearchFilter(access_groups=("public",))) == {}
+    assert store.units([("ars:0", 7)]) == {}
+
+
 def test_deleting_a_document_deletes_its_units(store: EdgeStore | ClientStore) -> None:
     store.delete_document("rjl")
     q = "beslutet skickas"
