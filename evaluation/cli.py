@@ -502,7 +502,9 @@ def _run_bench(sets: Sequence[str], configs: Sequence[str]) -> list[Any]:
 
 
 # -- `arkiv bench speed` (evaluation/speed.py, issue 14) --
+from evaluation.speed import serve_latency as _serve_latency  # noqa: E402
 from evaluation.speed import speed as _speed  # noqa: E402
 
 bench.add_command(_speed)
+bench.add_command(_serve_latency)
 # -- end `arkiv bench speed` --

@@ -455,6 +455,21 @@ def run_speed(
     return out
 
 
+LATENCY_HEADER = (
+    "| Sökning och svar (latency) | textstycken | öppna index s | starta assistenten s | sök p50 ms | sök p95 ms "
+    "| fråga p50 ms | fråga p95 ms | topp-minne MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+)
+
+
+def latency_row(label: str, s: dict[str, Any]) -> str:
+    """One row of LATENCY_HEADER's table from `phase_serve`'s results."""
+    return (
+        f"| {label} | {s['chunks']} | {_f(s['reopen_s'], 2)} | {_f(s['assistant_s'], 2)} | {_f(s['search_p50_ms'])} | "
+        f"{_f(s['search_p95_ms'])} | {_f(s['ask_p50_ms'])} | {_f(s['ask_p95_ms'])} | {_f(s['peak_rss_mb'], 0)} |"
+    )
+
+
 def speed_table(r: dict[str, Any]) -> str:
     """The results as a Markdown table (Swedish first, English in brackets)."""
     ix = r["indexing"]
@@ -493,15 +508,9 @@ def speed_table(r: dict[str, Any]) -> str:
     sb, c, s = r["synthetic_build"], r["corpus_latency"], r["synthetic_latency"]
     lines += [
         "",
-        "| Sökning och svar (latency) | textstycken | öppna index s | starta assistenten s | sök p50 ms | sök p95 ms "
-        "| fråga p50 ms | fråga p95 ms | topp-minne MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| korpusen | {c['chunks']} | {_f(c['reopen_s'], 2)} | {_f(c['assistant_s'], 2)} | {_f(c['search_p50_ms'])} | "
-        f"{_f(c['search_p95_ms'])} | {_f(c['ask_p50_ms'])} | {_f(c['ask_p95_ms'])} | {_f(c['peak_rss_mb'], 0)} |",
-        f"| syntetiskt, {sb['chunks']} textstycken | {s['chunks']} | {_f(s['reopen_s'], 2)} | "
-        f"{_f(s['assistant_s'], 2)} | "
-        f"{_f(s['search_p50_ms'])} | {_f(s['search_p95_ms'])} | {_f(s['ask_p50_ms'])} | {_f(s['ask_p95_ms'])} | "
-        f"{_f(s['peak_rss_mb'], 0)} |",
+        *LATENCY_HEADER,
+        latency_row("korpusen", c),
+        latency_row(f"syntetiskt, {sb['chunks']} textstycken", s),
         "",
         f"Syntetiskt arkiv: {sb['points']} punkter (textstycken och svarsenheter) skrivna på {_f(sb['upsert_s'])} s, "
         f"HNSW-index byggt på {_f(sb['optimize_s'])} s; omrankare: {'ja' if s['reranker'] else 'nej'}",
@@ -567,3 +576,31 @@ def speed(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     click.echo(speed_table(results))
+
+
+@click.command("serve")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="An index folder (what ARKIV_DATA_DIR names) to open.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Rounds of the questions.",
+)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here.")
+def serve_latency(data: Path, repeat: int, json_out: Path | None) -> None:
+    """Open an existing index as `arkiv serve` does and time search and ask (the speed benchmark's latency phase).
+
+    For an archive of one's own, or for the same index measured before and after a change.
+    Example: arkiv bench serve --data data --repeat 3
+    """
+    results = _in_child(phase_serve, str(data), repeat)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    click.echo("\n".join([*LATENCY_HEADER, latency_row(str(data), results)]))

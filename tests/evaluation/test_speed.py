@@ -123,3 +123,28 @@ def test_ocr_pool_reads_the_same_text_as_serial_ocr(tmp_path: Path) -> None:
     assert [p.method for p in pooled] == ["ocr", "ocr"]
     assert [p.text for p in pooled] == [p.text for p in serial]
     assert "budgeten" in pooled[1].text
+
+
+def test_bench_serve_times_an_existing_index(tmp_path: Path) -> None:
+    from assistant.settings import AssistantSettings
+    from evaluation.cli import bench
+    from indexer.cli import build_indexer
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "beslut.txt").write_text(
+        "Kommunstyrelsen beslutade om budgeten för 2024. Årets resultat blev 12 miljoner kronor.\n", encoding="utf-8"
+    )
+    settings = AssistantSettings(data_dir=tmp_path / "data", corpus_dir=corpus, _env_file=None)
+    indexer = build_indexer(settings)
+    chunks = indexer.run([corpus]).chunks
+    indexer.store.close()
+    out = tmp_path / "serve.json"
+    result = CliRunner().invoke(
+        bench, ["serve", "--data", str(settings.data_dir), "--repeat", "1", "--json", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["chunks"] == chunks > 0
+    assert data["search_p50_ms"] > 0 and data["ask_p50_ms"] > 0 and data["reopen_s"] >= 0
+    assert f"| {settings.data_dir} | {chunks} |" in result.output
