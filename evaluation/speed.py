@@ -25,6 +25,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing import get_context
@@ -524,6 +525,27 @@ def speed_table(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_JSON_OPTION = click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here."
+)
+
+
+def _repeat_option(default: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--repeat",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help="Rounds of the questions for the latency figures.",
+    )
+
+
+def _write_json(path: Path | None, results: dict[str, Any]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 @click.command("speed")
 @click.option(
     "--corpus",
@@ -541,15 +563,9 @@ def speed_table(r: dict[str, Any]) -> str:
     show_default=True,
     help="Chunks in the synthetic archive.",
 )
-@click.option(
-    "--repeat",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Rounds of the questions for the latency figures.",
-)
+@_repeat_option(2)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the vector perturbations.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here.")
+@_JSON_OPTION
 def speed(
     corpus: Path,
     pdfs: Path | None,
@@ -572,9 +588,7 @@ def speed(
         seed=seed,
         echo=lambda m: click.echo(m, err=True),
     )
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    _write_json(json_out, results)
     click.echo(speed_table(results))
 
 
@@ -585,14 +599,8 @@ def speed(
     required=True,
     help="An index folder (what ARKIV_DATA_DIR names) to open.",
 )
-@click.option(
-    "--repeat",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Rounds of the questions.",
-)
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here.")
+@_repeat_option(3)
+@_JSON_OPTION
 def serve_latency(data: Path, repeat: int, json_out: Path | None) -> None:
     """Open an existing index as `arkiv serve` does and time search and ask (the speed benchmark's latency phase).
 
@@ -600,7 +608,5 @@ def serve_latency(data: Path, repeat: int, json_out: Path | None) -> None:
     Example: arkiv bench serve --data data --repeat 3
     """
     results = _in_child(phase_serve, str(data), repeat)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    _write_json(json_out, results)
     click.echo("\n".join([*LATENCY_HEADER, latency_row(str(data), results)]))

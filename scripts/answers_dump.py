@@ -23,19 +23,14 @@ GOLD = Path(__file__).resolve().parents[1] / "evaluation" / "gold" / "gold.yaml"
 def main() -> None:
     from assistant.service import build_assistant
     from assistant.settings import AssistantSettings
-    from indexer.embed import make_embedder
-    from indexer.store import Manifest, make_store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the index folder (ARKIV_DATA_DIR)")
     parser.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     args = parser.parse_args()
 
-    settings = AssistantSettings(data_dir=args.data, qdrant_url=None, llm_base_url=None)
-    embedder = make_embedder(settings)
-    store = make_store(settings)
-    store.open(Manifest(embedder.model_id, embedder.dimension))
-    assistant = build_assistant(settings, store=store, embedder=embedder)
+    assistant = build_assistant(AssistantSettings(data_dir=args.data, qdrant_url=None, llm_base_url=None))
+    store = assistant.store
     data = yaml.safe_load(GOLD.read_text(encoding="utf-8"))
     results = []
     for case in data["cases"]:

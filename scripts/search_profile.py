@@ -40,19 +40,14 @@ def main() -> None:
     from assistant.service import build_assistant
     from assistant.settings import AssistantSettings
     from evaluation.speed import QUERIES
-    from indexer.embed import make_embedder
-    from indexer.store import Manifest, make_store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the index folder (ARKIV_DATA_DIR)")
     parser.add_argument("--rounds", type=int, default=4, help="timed passes over the questions")
     args = parser.parse_args()
 
-    settings = AssistantSettings(data_dir=args.data, qdrant_url=None, llm_base_url=None)
-    embedder = make_embedder(settings)
-    store = make_store(settings)
-    store.open(Manifest(embedder.model_id, embedder.dimension))
-    assistant = build_assistant(settings, store=store, embedder=embedder)
+    assistant = build_assistant(AssistantSettings(data_dir=args.data, qdrant_url=None, llm_base_url=None))
+    store = assistant.store
     retriever = assistant.retriever
     stages: dict[str, list[float]] = {}
     for label, obj, name in (
