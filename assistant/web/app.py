@@ -118,9 +118,27 @@ def _let_go(store: Any) -> None:
         logger.info("the retired index was let go without a clean close: %s", ex)
 
 
+DRAIN_BYTES = 8 * 1024 * 1024
+"""A refused body up to this size is read and dropped before the 413 is sent (see DeclaredBodyLimit)."""
+
+
+async def _drain(receive: Receive) -> None:
+    read = 0
+    while read <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class DeclaredBodyLimit:
-    """A declared Content-Length over the limit is a 413 in the API's error shape, before anything is read.
-    (Bodies without a length, chunked ones, are counted by Starlette's limit as they arrive.)"""
+    """A declared Content-Length over the limit is a 413 in the API's error shape, and the body is never parsed.
+    (Bodies without a length, chunked ones, are counted by Starlette's limit as they arrive.)
+
+    A body of up to DRAIN_BYTES is read and dropped first: a client still sending it would otherwise have its
+    connection reset (a socket closed with unread data is reset), and the reset can reach it before the 413."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -134,6 +152,8 @@ class DeclaredBodyLimit:
             except ValueError:
                 too_large = False  # not a number: the server has refused it already
             if too_large:
+                if int(length) <= DRAIN_BYTES:
+                    await _drain(receive)
                 response = JSONResponse(error_body("too_large", _too_large(self.limit)), status_code=413)
                 await response(scope, receive, send)
                 return

@@ -187,3 +187,23 @@ def test_health_stays_fast_while_every_worker_is_busy(served: tuple[str, int, Sl
     # by `arkiv load` on a quiet machine; this machine may be shared, so the test asserts what the design
     # guarantees, not a figure that depends on its neighbours.)
     assert p95 < 0.5 * fake.cpu_s, f"health p95 {p95 * 1000:.0f} ms"
+
+
+def test_a_client_sending_a_body_over_the_limit_reads_the_413(served: tuple[str, int, SlowAssistant]) -> None:
+    """The refused body is read and dropped before the answer. A server that answers and closes while the client
+    is still sending resets the connection (a socket closed with unread data is reset), and the client, here one
+    that pauses mid-body as a slow network does, loses the 413 to "connection reset"."""
+    host, port, _ = served
+    body = b'{"question": "' + b"a" * 1_000_000 + b'"}'
+    head = f"POST /api/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(head.encode() + body[:200_000])
+        time.sleep(0.5)  # the rest of the body is still on its way
+        sock.sendall(body[200_000:])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert status_line.split()[1] == b"413"
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "too_large"
