@@ -110,20 +110,20 @@ class Retriever:
         for s in scored:  # in (chunk, ordinal) order
             if s.ordinal is not None:
                 units.setdefault(s.chunk_id, []).append((s.ordinal, s.dense, s.sparse))
-        best = self.store.units(((cid, best_unit_score(u)[0]) for cid, u in units.items()), filt)
+        best_ordinal = {cid: best_unit_score(u)[0] for cid, u in units.items()}
+        best = self.store.units(best_ordinal.items(), filt)
         out = []
         for rank, h in enumerate(fused):
             cid = h.chunk.chunk_id
             dense, sparse = chunk_scores.get(cid, (0.0, 0.0))
-            own = tuple(units.get(cid, ()))
             out.append(
                 CandidateScores(
                     chunk=h.chunk,
                     rank=rank,
                     dense=dense,
                     sparse=sparse,
-                    units=own,
-                    best_unit=best.get((cid, best_unit_score(own)[0])) if own else None,
+                    units=tuple(units.get(cid, ())),
+                    best_unit=best.get((cid, best_ordinal[cid])) if cid in best_ordinal else None,
                     chunk_terms=stored_terms.get(cid) or self._chunk_terms(h.chunk),
                     title_terms=self._title_terms(h.chunk),
                 )
@@ -195,8 +195,12 @@ class Retriever:
                 per_paragraph.add(key)
             kept.append((r.cand.chunk, r, "hybrid"))
             seen.add(cid)
-        wanted = ((c.chunk_id, u[0]) for c, r, _ in kept if r is not None for u in r.cand.units)
-        units = self.store.units(wanted, filt)
+        # each candidate's best unit was read for the reranker; only the kept hits' other units are read now
+        units = {
+            (b.chunk_id, b.ordinal): b for _, r, _ in kept if r is not None and (b := r.cand.best_unit) is not None
+        }
+        wanted = [(c.chunk_id, u[0]) for c, r, _ in kept if r is not None for u in r.cand.units]
+        units.update(self.store.units([key for key in wanted if key not in units], filt))
         return [
             self._hit(r, rank, reason, units) if r is not None else Hit(c, 1.0, rank, reason)
             for rank, (c, r, reason) in enumerate(kept, start=1)

@@ -408,14 +408,14 @@ def _point_scores(
     ]
 
 
-def _with_units(scores: list[PointScores], units: dict[tuple[str, int], Unit]) -> list[PointScores]:
-    """Unit scores with their units (a unit `units` lacks is left out: the filter no longer lets it through)."""
-    out = []
-    for s in scores:
-        unit = units.get((s.chunk_id, s.ordinal if s.ordinal is not None else -1))
-        if unit is not None:
-            out.append(replace(s, unit=unit))
-    return out
+def _with_units(
+    scores: list[PointScores], read: Callable[[list[tuple[str, int]]], dict[tuple[str, int], Unit]]
+) -> list[PointScores]:
+    """Unit scores with their units, as `read` gives them (one it lacks is left out: the filter no longer lets it
+    through)."""
+    keyed = [((s.chunk_id, s.ordinal), s) for s in scores if s.ordinal is not None]
+    units = read([key for key, _ in keyed])
+    return [replace(s, unit=units[key]) for key, s in keyed if key in units]
 
 
 def _ranked(hits: Iterable[ScoredChunk]) -> list[ScoredChunk]:
@@ -622,7 +622,7 @@ class EdgeStore:
                 sides[i] = points
         scores = _point_scores(level, chunk_ids, sides[0], sides[1], self._unit_refs)
         if level == "unit" and with_units:
-            return _with_units(scores, self.units(((s.chunk_id, s.ordinal or 0) for s in scores), filt))
+            return _with_units(scores, lambda keys: self.units(keys, filt))
         return scores
 
     def _unit_refs(self, point_ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -900,7 +900,7 @@ class ClientStore:
                 sides[i] = res.points
         scores = _point_scores(level, chunk_ids, sides[0], sides[1], self._unit_refs)
         if level == "unit" and with_units:
-            return _with_units(scores, self.units(((s.chunk_id, s.ordinal or 0) for s in scores), filt))
+            return _with_units(scores, lambda keys: self.units(keys, filt))
         return scores
 
     def _unit_refs(self, point_ids: list[str]) -> dict[str, tuple[str, int]]:

@@ -148,11 +148,11 @@ class DeclaredBodyLimit:
         if scope["type"] == "http":
             length = dict(scope.get("headers") or []).get(b"content-length", b"0")
             try:
-                too_large = int(length) > self.limit
+                declared = int(length)
             except ValueError:
-                too_large = False  # not a number: the server has refused it already
-            if too_large:
-                if int(length) <= DRAIN_BYTES:
+                declared = 0  # not a number: the server has refused it already
+            if declared > self.limit:
+                if declared <= DRAIN_BYTES:
                     await _drain(receive)
                 response = JSONResponse(error_body("too_large", _too_large(self.limit)), status_code=413)
                 await response(scope, receive, send)
