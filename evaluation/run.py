@@ -31,7 +31,7 @@ import pydantic
 
 from assistant.types import Answer, Filters, Hit
 from evaluation.baselines import ALL_CONFIGS, FAST_CONFIGS, SearchConfig, assistant_filters, gold_configs
-from evaluation.dataset import EvalCase, EvalFilters, contains_fact
+from evaluation.dataset import EvalCase, EvalFilters, contains_fact, resolve_conversations
 from evaluation.errors import EvaluationError, RunFileError, ServerError
 from evaluation.metrics import fact_share, hit_at_k, mean, ndcg_at_k, percentile, recall_at_k, reciprocal_rank, share
 from evaluation.relevance import Passage, case_qrels, heading_of, is_relevant, passage_from_chunk, ranking
@@ -329,11 +329,19 @@ def fast_subset(cases: Sequence[EvalCase], per_category: int = FAST_PER_CATEGORY
 # --- the run ------------------------------------------------------------------------------------------------
 
 
-def retrieval_query(case: EvalCase, by_id: dict[str, EvalCase]) -> str:
-    """The query every configuration gets for a case."""
-    if case.follow_up_of and case.follow_up_of in by_id:
-        return f"{by_id[case.follow_up_of].question} {case.question}"
-    return case.question
+def conversation_so_far(case: EvalCase, answers: dict[str, str]) -> list[tuple[str, str]]:
+    """Every earlier turn of the case's conversation, oldest first, each question with the answer the system
+    under test gave it (a turn written into the case, not a case itself, keeps its written answer)."""
+    history: list[tuple[str, str]] = []
+    for turn in case.history:
+        given = answers.get(turn.case_id, "") if turn.case_id else (turn.answer or "")
+        history += [("user", turn.question), ("assistant", given)]
+    return history
+
+
+def retrieval_query(case: EvalCase) -> str:
+    """The query every configuration gets for a case: a follow-up's with the questions of its conversation."""
+    return " ".join([*(turn.question for turn in case.history), case.question])
 
 
 def _retrieval_scores(rows: Sequence[tuple[list[frozenset[str]], dict[str, float]]]) -> RetrievalScores:
@@ -383,7 +391,7 @@ def run_eval(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EvalRun:
     """Run the cases through every configuration and, with an ask backend, the assistant's ask."""
-    by_id = {c.id: c for c in cases}
+    cases = resolve_conversations(cases)
     retrievable = [c for c in cases if c.answerable and c.evidence]
     per_config: list[ConfigResult] = []
     case_rows: dict[str, list[CaseConfigResult]] = {c.id: [] for c in cases}
@@ -398,7 +406,7 @@ def run_eval(
         timings: list[float] = []
         for case in retrievable:
             started = time.perf_counter()
-            found = config.search(retrieval_query(case, by_id), k, case.filters)
+            found = config.search(retrieval_query(case), k, case.filters)
             timings.append((time.perf_counter() - started) * 1000)
             ranked = ranking(found[:k], case)
             qrels = case_qrels(case)
@@ -429,16 +437,11 @@ def run_eval(
         if progress:
             progress(step, steps, "ask")
     for case in cases:
-        base = CaseResult(
-            case.id, case.category, case.answerable, retrieval_query(case, by_id), tuple(case_rows[case.id])
-        )
+        base = CaseResult(case.id, case.category, case.answerable, retrieval_query(case), tuple(case_rows[case.id]))
         if asker is None:
             results.append((case, base))
             continue
-        history: list[tuple[str, str]] = []
-        parent = by_id.get(case.follow_up_of) if case.follow_up_of else None
-        if parent is not None:
-            history = [("user", parent.question), ("assistant", answers_text.get(parent.id, ""))]
+        history = conversation_so_far(case, answers_text)
         started = time.perf_counter()
         result = asker.ask(case.question, history, case.filters)
         elapsed = (time.perf_counter() - started) * 1000

@@ -142,6 +142,33 @@ def test_a_follow_up_is_asked_with_the_first_question_and_its_answer() -> None:
     assert "Hur många besökte Navet? Och året innan?" in config.queries
 
 
+def test_a_third_turn_is_asked_with_both_earlier_turns_and_the_answers_given_to_them() -> None:
+    turns = [
+        make_case("t1", "Hur stor blev Navets omsättning 2023?", "Omsättningen blev 24,3 miljoner kr", ("24,3",)),
+        make_case(
+            "t2", "Och hur många anställda har de?", "18 personer", ("18",), category="follow_up", follow_up_of="t1"
+        ),
+        make_case("t3", "Och nästa år?", "20 000 elever", ("20 000",), category="follow_up", follow_up_of="t2"),
+    ]
+    given = {c.question: AskResult("answered", f"Svar på {c.id} [1].", ()) for c in turns}
+    asked: dict[str, list[tuple[str, str]]] = {}
+
+    class Recording:
+        def ask(self, question: str, history: Sequence[tuple[str, str]], filters: EvalFilters | None) -> AskResult:
+            asked[question] = list(history)
+            return given[question]
+
+    config = ScriptedConfig("hybrid", {})
+    run_eval(turns, [config], Recording())
+    assert asked["Och nästa år?"] == [
+        ("user", "Hur stor blev Navets omsättning 2023?"),
+        ("assistant", "Svar på t1 [1]."),
+        ("user", "Och hur många anställda har de?"),
+        ("assistant", "Svar på t2 [1]."),
+    ]
+    assert config.queries[-1] == "Hur stor blev Navets omsättning 2023? Och hur många anställda har de? Och nästa år?"
+
+
 def test_facts_in_a_not_found_answer_do_not_count() -> None:
     replies = dict(REPLIES)
     replies["overskott"] = AskResult("not_found", "Jag hittade inget om 1 934 tkr.", ())
