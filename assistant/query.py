@@ -6,8 +6,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from assistant.answerable import specific_terms
 from assistant.types import Filters
 from indexer.casenumbers import find_case_numbers
+from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
 
 _YEAR = re.compile(r"(?<![\d/:.-])((?:19|20)\d{2})(?![\d/:.-]\d)")
 _YEAR_RANGE = re.compile(r"\b((?:19|20)\d{2})\s*(?:-|–|till|to|och|and)\s*((?:19|20)\d{2})\b")
@@ -206,6 +210,51 @@ def _standalone_turns(history: Sequence[tuple[str, str]]) -> list[tuple[str, str
     return turns
 
 
+_ASKED_FOR = re.compile(
+    r"\b(?:hur (?:många|mycket)|vilken|vilket|vilka|how (?:many|much)|which|what)\s+(?P<rest>.*)"
+    r"|\b(?:hur \w+|vad|what|how \w+)\s+(?:är|var|blev|blir|is|was|were|are)\s+(?P<after_copula>.*)"
+    r"|\bwhat['’]s\s+(?P<after_whats>.*)",
+    re.I,
+)
+"""Where a question names what it asks for: after "hur många", "vilket" ("Vilket resultat redovisade …"), or
+after a copula ("Hur stor blev Navets omsättning", "Vad är målet")."""
+_ARTICLES = {"det", "den", "de", "ett", "en", "the", "a", "an", "of", "them"}
+_FOCUS_WORDS = 3
+
+
+def asked_for(question: str) -> list[str]:
+    """The words naming what a question asks for: "Hur många *anställda* har de?", "Vilket *ekonomiskt utfall*
+    hade Närvårdskontoret?", "Hur stor blev Navets *ekonomiska omsättning*?". A follow-up that asks for something
+    of its own does not carry these from the question before; it carries that question's subject."""
+    m = _ASKED_FOR.search(question)
+    if m is None:
+        return []
+    rest = next(g for g in m.groups() if g is not None)
+    out: list[str] = []
+    for token in re.findall(r"[^\W\d_]+|[^\w\s]|\d+", rest):
+        low = token.lower()
+        if not out and (low in _ARTICLES or token[:1].isupper()):
+            continue  # "det egna kapitalet", "Navets omsättning": the owner is the subject, not what is asked
+        if out and low in {"och", "and", ","}:
+            continue
+        if not token.isalpha() or token[:1].isupper() or low in _STOP or low in SWEDISH_STOP_WORDS | ENGLISH_STOP_WORDS:
+            break
+        if low in _QUESTION_VERBS or low in _ARTICLES:
+            break
+        out.append(token)
+        if len(out) == _FOCUS_WORDS:
+            break
+    return out
+
+
+def _asks_for_its_own(question: str) -> bool:
+    """Whether a follow-up names what it asks for ("anställda", "uppsägningstiden", "finansieras"), rather than
+    only a new subject or year ("Och hur gick det för Navet det året?")."""
+    if asked_for(question):
+        return True
+    return any(w.islower() and len(w) >= 6 for w in content_words(question))
+
+
 def _subject_words(text: str, exclude: set[str]) -> list[str]:
     out: list[str] = []
     for w in content_words(text):
@@ -226,7 +275,12 @@ def _complete(question: str, previous: str, reply: str) -> str:
     prev = parse_question(previous)
     extra: list[str] = []
     exclude = {w.lower() for w in content_words(q)}
-    extra.extend(_subject_words(_YEAR.sub(" ", _strip_cases(previous)), exclude))
+    if _asks_for_its_own(q):  # what the previous question asked for is not this one's subject
+        exclude |= {w.lower() for w in asked_for(previous)}
+    own_names = bool(specific_terms(q)[0])
+    for word in _subject_words(_YEAR.sub(" ", _strip_cases(previous)), exclude):
+        if not (own_names and word[:1].isupper()):  # a follow-up that names its own subject keeps it
+            extra.append(word)
     step = 1 if _NEXT_YEAR.search(q) else -1 if _PREVIOUS_YEAR.search(q) else 0  # "året efter" / "året före"
     moves_year = bool(own.years) or step != 0
     # a case number the previous *reply* named is one year's case: a follow-up about another year is another case

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.query import carried_filters, is_follow_up, parse_question, rewrite_follow_up
+from assistant.query import asked_for, carried_filters, is_follow_up, parse_question, rewrite_follow_up
 
 GOLD = Path(__file__).resolve().parents[2] / "evaluation" / "gold" / "gold.yaml"
 
@@ -73,6 +73,45 @@ def test_three_turns_keep_the_subject_of_the_first() -> None:
     ]
     query = rewrite_follow_up("Och vad är målet för nästa år?", history)
     assert "dataskyddsombuden" in query and "2023" in query
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "Hur många personuppgiftsincidenter och ärenden hanterade dataskyddsombuden 2023?",
+            ["personuppgiftsincidenter", "ärenden"],
+        ),
+        ("Vilket ekonomiskt utfall hade Närvårdskontoret per december 2023?", ["ekonomiskt", "utfall"]),
+        ("Hur stor blev Navets ekonomiska omsättning 2023?", ["ekonomiska", "omsättning"]),
+        ("Och hur stort var det egna kapitalet vid årets slut?", ["egna", "kapitalet"]),
+        ("And what's the target for next year?", ["target"]),
+        ("Vem kontrollerar handkassan enligt internkontrollplanen?", []),
+        ("Vad föreslog presidiet om stöd till besöksnäringen?", []),
+    ],
+)
+def test_what_a_question_asks_for_is_read_from_its_wording(question: str, asked: list[str]) -> None:
+    assert asked_for(question) == asked
+
+
+def test_a_follow_up_asking_for_something_else_carries_the_subject_not_what_was_asked_before() -> None:
+    history = [("user", "Hur stor blev Navets ekonomiska omsättning 2023?"), ("assistant", "24,3 miljoner kr [1].")]
+    query = rewrite_follow_up("Och hur många anställda har de?", history)
+    assert "Navets" in query and "2023" in query
+    assert "omsättning" not in query and "ekonomiska" not in query
+    history = [("user", "Hur många handledarutbildningar genomförde VOC Sjuhärad 2023?"), ("assistant", "Tio [1].")]
+    query = rewrite_follow_up("Och när ska de certifieras om?", history)
+    assert "Sjuhärad" in query and "handledarutbildningar" not in query
+
+
+def test_a_follow_up_naming_a_new_subject_keeps_what_was_asked_and_drops_the_old_subject() -> None:
+    history = [
+        ("user", "Vilket resultat redovisade Sjuhärads kommunalförbund för 2012?"),
+        ("assistant", "912 tkr [1]."),
+    ]
+    query = rewrite_follow_up("Och hur gick det för Navet och Medarbetarcentrum det året?", history)
+    assert "resultat" in query and "2012" in query
+    assert "Sjuhärads" not in query
 
 
 def test_what_the_follow_up_names_itself_wins() -> None:
