@@ -5,7 +5,8 @@ unit's lemma share, its gap to the rest), so even passages about something else 
 good. The gate asks the other question, "does what retrieval found hold the answer?", from absolute features
 of the whole result: how much of the question the best unit and its passage cover, whether the question's
 names, numbers and case numbers occur in any passage at all (a tempting unanswerable names a year, body or
-person the archive does not hold), and the selector's margin. A standardised logistic regression over
+person the archive does not hold), whether the best unit speaks of another year than the one asked ("inför
+sommaren 2022" for a question about 2019), and the selector's margin. A standardised logistic regression over
 `GATE_FEATURES`, trained by `arkiv train selector` on the gold set's training split and SweFAQ questions the
 archive declines (assistant/train.py), threshold chosen by cross-validation grouped by document.
 """
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.qtype import swedish_equivalents
+from indexer.swedish.dates import years_in
 
 __all__ = ["GATE_FEATURES", "gate_features", "specific_terms"]
 
@@ -38,6 +40,7 @@ GATE_FEATURES: tuple[str, ...] = (
     "top3_passage_specific",
     "best_missing_numbers",
     "best_fit",
+    "best_other_year",
     "question_lemmas",
     "english",
 )
@@ -107,6 +110,8 @@ def gate_features(
     out[col["max_passage_coverage"]] = float(x[:, fcol["passage_coverage"]].max())
     out[col["best_missing_numbers"]] = x[best, fcol["missing_numbers"]]
     out[col["best_fit"]] = max(x[best, fcol[f]] for f in _FIT)
+    asked, spoken = years_in(question), years_in(units[best][0])
+    out[col["best_other_year"]] = float(bool(asked) and bool(spoken) and not asked & spoken)
     specific = names + nums
     lowered = [p.lower() for p in passages]
 

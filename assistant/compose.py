@@ -48,6 +48,7 @@ from assistant.types import Hit, Language
 from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
 from indexer.swedish.casekinds import AS_PROPOSED, DECISION_LINE, PROPOSAL_LINE
+from indexer.swedish.dates import years_in
 from indexer.tables import WRITTEN_CELL, is_written_row
 
 __all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
@@ -202,13 +203,10 @@ def _covering(question: str, chosen: Sequence[Scored], scored: Sequence[Scored],
     return out
 
 
-_YEAR_IN_TEXT = re.compile(r"(?<![\d/:.,-])((?:19|20)\d{2})(?![\d/:]|[.,]\d)")
-
-
 def _unit_years(s: Scored, hits: Sequence[Hit]) -> set[int]:
     """The years a unit speaks of: those in its text, and its document's and passage's year."""
     chunk = hits[s.candidate.hit_index].chunk
-    years = {int(y) for y in _YEAR_IN_TEXT.findall(s.candidate.text)}
+    years = years_in(s.candidate.text)
     years.update(int(d[:4]) for d in (chunk.date, chunk.meta.date) if d and d[:4].isdigit())
     if chunk.meta.year:
         years.add(chunk.meta.year)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DATE_PATTERN", "MONTHS", "MONTHS_EN", "MONTH_ABBREVIATIONS", "has_date"]
+__all__ = ["DATE_PATTERN", "MONTHS", "MONTHS_EN", "MONTH_ABBREVIATIONS", "has_date", "years_in"]
 
 MONTHS: dict[str, int] = {
     "januari": 1,
@@ -63,3 +63,12 @@ DATE_PATTERN = re.compile(
 
 def has_date(text: str) -> bool:
     return DATE_PATTERN.search(text) is not None
+
+
+YEAR_IN_TEXT = re.compile(r"(?<![\d/:.,-])((?:19|20)\d{2})(?![\d/:]|[.,]\d)")
+"""A year written in running text: "2023", "år 2023:" — not the year inside a case number ("RJL 2022/258"), a
+date ("2022-02-10") or an amount ("2012,5")."""
+
+
+def years_in(text: str) -> set[int]:
+    return {int(y) for y in YEAR_IN_TEXT.findall(text)}

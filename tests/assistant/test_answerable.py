@@ -3,9 +3,12 @@ something near it", and a packaged gate that declines the tempting unanswerable.
 
 from __future__ import annotations
 
-from assistant.answerable import GATE_FEATURES, specific_terms
+import numpy as np
+import pytest
+
+from assistant.answerable import GATE_FEATURES, gate_features, specific_terms
 from assistant.compose import Composer
-from assistant.select import load_selector
+from assistant.select import FEATURES, load_selector
 
 PASSAGE = (
     "Personalutskottet beslutar att projektledaren Anna Berg får ett lönetillägg om 2 500 kronor per månad "
@@ -36,3 +39,36 @@ def test_a_question_about_someone_else_is_declined_where_the_topic_matches() -> 
     assert held.answers and "2 500 kronor" in held.text
     assert not other.answers
     assert other.probability < held.probability
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "other_year"),
+    [
+        (
+            "Hur mycket fick Smålands Turism inför sommaren 2019?",
+            "Smålands Turism vill inför sommaren 2022 investera",
+            1.0,
+        ),
+        (
+            "Hur mycket fick Smålands Turism inför sommaren 2022?",
+            "Smålands Turism vill inför sommaren 2022 investera",
+            0.0,
+        ),
+        ("Hur mycket fick Smålands Turism 2019?", "Bevilja Smålands Turism AB 2 000 000 kr", 0.0),
+        ("Hur mycket fick Smålands Turism?", "Smålands Turism vill inför sommaren 2022 investera", 0.0),
+        ("Vad beslutades i RJL 2019/12?", "Beslut i ärende RJL 2022/258 den 2022-02-10", 0.0),
+    ],
+)
+def test_the_gate_sees_a_best_unit_that_speaks_of_another_year_than_the_one_asked(
+    question: str, unit: str, other_year: float
+) -> None:
+    x = np.zeros((1, len(FEATURES)))
+    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0)])
+    assert row[GATE_FEATURES.index("best_other_year")] == other_year
+
+
+def test_a_question_about_another_year_than_the_passage_is_less_likely_answered() -> None:
+    composer = Composer()
+    held = composer.compose_text("Vilket lönetillägg fick projektledaren Anna Berg 2024?", PASSAGE)
+    other = composer.compose_text("Vilket lönetillägg fick projektledaren Anna Berg 2019?", PASSAGE)
+    assert held.answers and other.probability < held.probability
