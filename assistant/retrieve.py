@@ -9,7 +9,8 @@
    answer; that probability is each hit's `score`. A CrossEncoder replaces it only when the operator names
    one (ARKIV_RERANKER_MODEL).
 5. Each hit carries its units ranked against the question (`Hit.units`), for the answer to quote: the units
-   of the hits kept are read in one more query.
+   of the hits kept are read in one more query. Chunks found otherwise (exact matches, and the neighbours the
+   service adds) get their units scored the same way (`with_units`), with the question's vectors kept.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from assistant.rerank import (
 from assistant.types import Filters, Hit, UnitHit, search_filter
 from indexer.embed import Embedder
 from indexer.schema import Chunk, Unit
-from indexer.sparse import SparseEncoder
+from indexer.sparse import SparseEncoder, SparseVector
 from indexer.store import SearchFilter, Store
 
 logger = logging.getLogger(__name__)
 
 _TERM_CACHE = 20_000
+_VECTOR_CACHE = 16
 
 
 class Reranker:
@@ -81,6 +83,7 @@ class Retriever:
         self.reranker = reranker
         self.model = model if model is not None else (load_model() if use_model else None)
         self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
+        self._vectors: OrderedDict[str, tuple[list[float], SparseVector]] = OrderedDict()
 
     # -- candidates ------------------------------------------------------------------------------------------
 
@@ -88,8 +91,7 @@ class Retriever:
         self, query: str, filt: SearchFilter, parsed: ParsedQuestion | None = None
     ) -> tuple[QuestionFacts, list[CandidateScores]]:
         """Qdrant's fused top candidates with their raw chunk and unit scores from the stored vectors."""
-        q_dense = self.embedder.embed_query(query)
-        q_sparse = self.sparse.encode_query(lexical_query(query))
+        q_dense, q_sparse = self._query_vectors(query)
         facts = QuestionFacts.of(query, q_sparse.indices, parsed.paragraphs if parsed else ())
         fused = self.store.search(
             dense=q_dense, sparse=q_sparse, k=self.prefetch, filt=filt, mode="hybrid", prefetch=self.prefetch
@@ -129,6 +131,44 @@ class Retriever:
                 )
             )
         return facts, out
+
+    def _query_vectors(self, query: str) -> tuple[list[float], SparseVector]:
+        """The query's dense and sparse vectors, kept for the last few queries: a question's neighbours and exact
+        matches are scored with the vectors its search used."""
+        found = self._vectors.get(query)
+        if found is None:
+            found = (list(self.embedder.embed_query(query)), self.sparse.encode_query(lexical_query(query)))
+            self._vectors[query] = found
+            if len(self._vectors) > _VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        return found
+
+    def with_units(self, query: str, hits: Sequence[Hit], filt: SearchFilter) -> list[Hit]:
+        """Hits found otherwise than by search (exact matches, neighbours) with their units scored against the
+        query from the stored vectors, as search's own hits carry them: so the answer selector sees the same
+        question–unit similarities for every passage."""
+        bare = [h.chunk.chunk_id for h in hits if not h.units]
+        if not bare:
+            return list(hits)
+        q_dense, q_sparse = self._query_vectors(query)
+        scores = [
+            s
+            for s in self.store.score(
+                dense=q_dense, sparse=q_sparse, chunk_ids=bare, level="unit", filt=filt, with_units=False
+            )
+            if s.ordinal is not None
+        ]
+        units = self.store.units([(s.chunk_id, s.ordinal) for s in scores if s.ordinal is not None], filt)
+        by_chunk: dict[str, list[tuple[Unit, float, float]]] = {}
+        for s in scores:
+            if (unit := units.get((s.chunk_id, s.ordinal or 0))) is not None:
+                by_chunk.setdefault(s.chunk_id, []).append((unit, s.dense, s.sparse))
+        return [
+            replace(h, units=rank_units(by_chunk[h.chunk.chunk_id]))
+            if not h.units and h.chunk.chunk_id in by_chunk
+            else h
+            for h in hits
+        ]
 
     def _chunk_terms(self, chunk: Chunk) -> frozenset[int]:
         return self._cached(f"c|{chunk.chunk_id}|{chunk.content_hash}", chunk.embed_text)
@@ -201,10 +241,11 @@ class Retriever:
         }
         wanted = [(c.chunk_id, u[0]) for c, r, _ in kept if r is not None for u in r.cand.units]
         units.update(self.store.units([key for key in wanted if key not in units], filt))
-        return [
+        hits = [
             self._hit(r, rank, reason, units) if r is not None else Hit(c, 1.0, rank, reason)
             for rank, (c, r, reason) in enumerate(kept, start=1)
         ]
+        return self.with_units(query, hits, filt)
 
     @staticmethod
     def _hit(r: Ranked, rank: int, reason: str, units: dict[tuple[str, int], Unit]) -> Hit:

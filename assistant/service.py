@@ -20,7 +20,7 @@ from assistant.query import ParsedQuestion, carried_filters, is_follow_up, parse
 from assistant.retrieve import Reranker, Retriever
 from assistant.serialize import hit_json
 from assistant.settings import AssistantSettings
-from assistant.types import Answer, Filters, Hit, Language
+from assistant.types import Answer, Filters, Hit, Language, search_filter
 from assistant.verify import verify
 from indexer.catalog import Catalog
 from indexer.embed import Embedder, make_embedder
@@ -135,9 +135,9 @@ class Assistant:
             before = self.extractive.compose(plan.query, hits, plan.language).probability
             if self.extractive.compose(plan.query, again, plan.language).probability > before:
                 hits, filters = again, relaxed
-        return self._with_context(hits), filters
+        return self._with_context(hits, plan.query, filters), filters
 
-    def _with_context(self, hits: list[Hit]) -> list[Hit]:
+    def _with_context(self, hits: list[Hit], query: str, filters: Filters) -> list[Hit]:
         """Add the neighbouring chunks of the top passages (same § or section) after the ranked hits."""
         out = list(hits)
         seen = {h.chunk.chunk_id for h in hits}
@@ -147,7 +147,7 @@ class Assistant:
                 if chunk.chunk_id not in seen and len(out) < len(hits) + 4:
                     out.append(Hit(chunk, hit.score * 0.9, len(out) + 1, "neighbour"))
                     seen.add(chunk.chunk_id)
-        return out
+        return self.retriever.with_units(query, out, search_filter(filters))
 
     def ask(
         self,

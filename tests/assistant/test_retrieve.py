@@ -9,11 +9,11 @@ import pytest
 from assistant.query import parse_question
 from assistant.rerank import FEATURES, RerankModel
 from assistant.retrieve import Retriever
-from assistant.types import Filters
+from assistant.types import Filters, Hit, search_filter
 from indexer.catalog import Catalog
 from indexer.pipeline import Indexer, IndexOptions
 from indexer.sparse import SparseEncoder
-from indexer.store import EdgeStore, Manifest
+from indexer.store import EdgeStore, Manifest, SearchFilter
 from tests.conftest import FakeEmbedder
 
 PROTOCOL = """ Protokoll Presidium - Nämnd för arbetsmarknad
@@ -113,6 +113,24 @@ def test_a_named_case_number_finds_its_chunks_first(store: EdgeStore, sparse: Sp
     hits = retriever(store, sparse).retrieve(q, Filters(), 5, parse_question(q))
     assert hits[0].reason == "exact"
     assert "RJL 2022/258" in hits[0].chunk.case_numbers
+
+
+def test_chunks_found_otherwise_than_by_search_carry_their_units_scored_alike(
+    store: EdgeStore, sparse: SparseEncoder
+) -> None:
+    """Exact matches and the neighbours the service adds get the units search's own hits get, same scores."""
+    r = retriever(store, sparse)
+    q = "Till vilka skickas beslutet för kännedom?"
+    top = next(h for h in r.retrieve(q, Filters(), 5, parse_question(q)) if "regionstyrelsen" in h.chunk.text)
+    [again] = r.with_units(q, [Hit(top.chunk, 0.5, 9, "neighbour")], search_filter(Filters()))
+    assert again.units and [(u.unit, u.dense, u.sparse, u.rank) for u in again.units] == [
+        (u.unit, u.dense, u.sparse, u.rank) for u in top.units
+    ]
+    exact = r.retrieve("Vad beslutades i ärende RJL 2022/258?", Filters(), 5, parse_question("RJL 2022/258"))
+    assert exact[0].reason == "exact" and exact[0].units
+    secret = next(c for c in store.scroll(SearchFilter()) if "varning" in c.text)
+    hidden = r.with_units(q, [Hit(secret, 0.5, 1, "neighbour")], search_filter(Filters(access_groups=("public",))))
+    assert hidden[0].units == ()
 
 
 def test_access_groups_hide_chunks_and_their_units(store: EdgeStore, sparse: SparseEncoder) -> None:
