@@ -4,8 +4,10 @@
    positive) and the gold set's training split over what the assistant retrieves for them from the index
    (units holding an evidence quote are positive); see assistant/selector_data.py. Archive questions weigh
    as much in total as SweQUAD-MC's (`unit_weights`).
-2. Two standardised logistic regressions (with the dense features, and lexical only for an index without
-   unit vectors), C chosen by cross-validation grouped by document.
+2. Two standardised logistic regressions, C chosen by cross-validation grouped by document: one with the
+   question–unit cosines of the stored unit vectors (used whenever every candidate has one, as every unit of
+   an index does), and a lexical one for text handed over without vectors. The first learns from the
+   `dense_subset` of SweQUAD-MC (its units embedded once and cached) and the archive's questions.
 3. Calibration (assistant/calibrate.py): Platt scaling of the best unit's cross-validated margin, against
    answerable questions and questions the passages do not answer (SweQUAD-MC questions over another text,
    the gold unanswerables, SweFAQ questions asked of the archive).
@@ -436,7 +438,6 @@ def prepare_archive(examples: Sequence[object]) -> tuple[Prepared, Prepared]:
         cands = candidates_from_hits(hits)
         if not cands:
             continue
-        cands = [replace(c, dense=None) for c in cands]
         q = Question.of(ax.question, english=detect_language(ax.question) == "en")  # type: ignore[attr-defined]
         x = featurize(q, cands, [passage_context(h) for h in hits])
         labels = [int(any(quote_overlaps(c.text, quote) for quote in ax.quotes)) for c in cands]  # type: ignore[attr-defined]

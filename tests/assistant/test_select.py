@@ -68,6 +68,8 @@ def test_packaged_model_is_small_plain_data_with_learned_calibration() -> None:
         model = data[variant]
         assert 0.0 < model["threshold"] < 1.0 and model["platt"][0] > 0  # higher margin, higher probability
     assert data["meta"]["trained_on"]["swequad_mc_training"] > 900
+    # the model an index's passages get reads the stored unit vectors: it was trained with them
+    assert data["meta"]["trained_on"]["with_dense"] > 300 and "dense" in data["dense_model"]["features"]
 
 
 def test_platt_scaling_is_monotone_and_the_threshold_separates() -> None:
