@@ -10,7 +10,8 @@
    one (ARKIV_RERANKER_MODEL).
 5. Each hit carries its units ranked against the question (`Hit.units`), for the answer to quote: the units
    of the hits kept are read in one more query. Chunks found otherwise (exact matches, and the neighbours the
-   service adds) get their units scored the same way (`with_units`), with the question's vectors kept.
+   service adds) get their units scored the same way (`with_units`), with the vectors the question's search
+   used (`QueryVectors`, embedded once per question).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from indexer.store import SearchFilter, Store
 logger = logging.getLogger(__name__)
 
 _TERM_CACHE = 20_000
-_VECTOR_CACHE = 16
 
 
 class Reranker:
@@ -53,6 +53,14 @@ class Reranker:
 
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
         return [float(s) for s in self._model.predict([(query, t) for t in texts])]
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A query's dense and sparse vectors: embedded once per question, used by every search made for it."""
+
+    dense: list[float]
+    sparse: SparseVector
 
 
 @dataclass(frozen=True)
@@ -83,15 +91,23 @@ class Retriever:
         self.reranker = reranker
         self.model = model if model is not None else (load_model() if use_model else None)
         self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
-        self._vectors: OrderedDict[str, tuple[list[float], SparseVector]] = OrderedDict()
 
     # -- candidates ------------------------------------------------------------------------------------------
 
+    def vectors(self, query: str) -> QueryVectors:
+        """The query's vectors, for the searches and unit scores made for one question."""
+        return QueryVectors(list(self.embedder.embed_query(query)), self.sparse.encode_query(lexical_query(query)))
+
     def candidates(
-        self, query: str, filt: SearchFilter, parsed: ParsedQuestion | None = None
+        self,
+        query: str,
+        filt: SearchFilter,
+        parsed: ParsedQuestion | None = None,
+        vectors: QueryVectors | None = None,
     ) -> tuple[QuestionFacts, list[CandidateScores]]:
         """Qdrant's fused top candidates with their raw chunk and unit scores from the stored vectors."""
-        q_dense, q_sparse = self._query_vectors(query)
+        vectors = vectors or self.vectors(query)
+        q_dense, q_sparse = vectors.dense, vectors.sparse
         facts = QuestionFacts.of(query, q_sparse.indices, parsed.paragraphs if parsed else ())
         fused = self.store.search(
             dense=q_dense, sparse=q_sparse, k=self.prefetch, filt=filt, mode="hybrid", prefetch=self.prefetch
@@ -132,29 +148,17 @@ class Retriever:
             )
         return facts, out
 
-    def _query_vectors(self, query: str) -> tuple[list[float], SparseVector]:
-        """The query's dense and sparse vectors, kept for the last few queries: a question's neighbours and exact
-        matches are scored with the vectors its search used."""
-        found = self._vectors.get(query)
-        if found is None:
-            found = (list(self.embedder.embed_query(query)), self.sparse.encode_query(lexical_query(query)))
-            self._vectors[query] = found
-            if len(self._vectors) > _VECTOR_CACHE:
-                self._vectors.popitem(last=False)
-        return found
-
-    def with_units(self, query: str, hits: Sequence[Hit], filt: SearchFilter) -> list[Hit]:
+    def with_units(self, vectors: QueryVectors, hits: Sequence[Hit], filt: SearchFilter) -> list[Hit]:
         """Hits found otherwise than by search (exact matches, neighbours) with their units scored against the
         query from the stored vectors, as search's own hits carry them: so the answer selector sees the same
         question–unit similarities for every passage."""
         bare = [h.chunk.chunk_id for h in hits if not h.units]
         if not bare:
             return list(hits)
-        q_dense, q_sparse = self._query_vectors(query)
         scores = [
             s
             for s in self.store.score(
-                dense=q_dense, sparse=q_sparse, chunk_ids=bare, level="unit", filt=filt, with_units=False
+                dense=vectors.dense, sparse=vectors.sparse, chunk_ids=bare, level="unit", filt=filt, with_units=False
             )
             if s.ordinal is not None
         ]
@@ -208,10 +212,12 @@ class Retriever:
         parsed: ParsedQuestion | None = None,
         *,
         gather_list: bool = False,
+        vectors: QueryVectors | None = None,
     ) -> list[Hit]:
         filt = search_filter(filters)
+        vectors = vectors or self.vectors(query)
         exact = self._exact(filters, parsed)
-        facts, cands = self.candidates(query, filt, parsed)
+        facts, cands = self.candidates(query, filt, parsed, vectors)
         ranked = self.rank(query, facts, cands)
         by_id = {r.cand.chunk.chunk_id: r for r in ranked}
         kept: list[tuple[Chunk, Ranked | None, str]] = []
@@ -245,7 +251,7 @@ class Retriever:
             self._hit(r, rank, reason, units) if r is not None else Hit(c, 1.0, rank, reason)
             for rank, (c, r, reason) in enumerate(kept, start=1)
         ]
-        return self.with_units(query, hits, filt)
+        return self.with_units(vectors, hits, filt)
 
     @staticmethod
     def _hit(r: Ranked, rank: int, reason: str, units: dict[tuple[str, int], Unit]) -> Hit:

@@ -17,7 +17,7 @@ from assistant.compose import Composer, Composition
 from assistant.errors import BadRequest, LLMUnavailable
 from assistant.qtype import detect_language, question_type
 from assistant.query import ParsedQuestion, carried_filters, is_follow_up, parse_question, rewrite_follow_up
-from assistant.retrieve import Reranker, Retriever
+from assistant.retrieve import QueryVectors, Reranker, Retriever
 from assistant.serialize import hit_json
 from assistant.settings import AssistantSettings
 from assistant.types import Answer, Filters, Hit, Language, search_filter
@@ -127,17 +127,18 @@ class Assistant:
         """Passages for the answerer, and the filters they were found with."""
         k = self.settings.top_k
         gather = plan.qtype.endswith("list")
-        hits = self.retriever.retrieve(plan.query, plan.filters, k, plan.parsed, gather_list=gather)
+        vectors = self.retriever.vectors(plan.query)
+        hits = self.retriever.retrieve(plan.query, plan.filters, k, plan.parsed, gather_list=gather, vectors=vectors)
         filters = plan.filters
         if plan.soft_doc_type and not self.answers(self.extractive.compose(plan.query, hits, plan.language)):
             relaxed = replace(plan.filters, doc_type=None)
-            again = self.retriever.retrieve(plan.query, relaxed, k, plan.parsed, gather_list=gather)
+            again = self.retriever.retrieve(plan.query, relaxed, k, plan.parsed, gather_list=gather, vectors=vectors)
             before = self.extractive.compose(plan.query, hits, plan.language).probability
             if self.extractive.compose(plan.query, again, plan.language).probability > before:
                 hits, filters = again, relaxed
-        return self._with_context(hits, plan.query, filters), filters
+        return self._with_context(hits, vectors, filters), filters
 
-    def _with_context(self, hits: list[Hit], query: str, filters: Filters) -> list[Hit]:
+    def _with_context(self, hits: list[Hit], vectors: QueryVectors, filters: Filters) -> list[Hit]:
         """Add the neighbouring chunks of the top passages (same § or section) after the ranked hits."""
         out = list(hits)
         seen = {h.chunk.chunk_id for h in hits}
@@ -147,7 +148,7 @@ class Assistant:
                 if chunk.chunk_id not in seen and len(out) < len(hits) + 4:
                     out.append(Hit(chunk, hit.score * 0.9, len(out) + 1, "neighbour"))
                     seen.add(chunk.chunk_id)
-        return self.retriever.with_units(query, out, search_filter(filters))
+        return self.retriever.with_units(vectors, out, search_filter(filters))
 
     def ask(
         self,

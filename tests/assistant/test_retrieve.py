@@ -122,14 +122,16 @@ def test_chunks_found_otherwise_than_by_search_carry_their_units_scored_alike(
     r = retriever(store, sparse)
     q = "Till vilka skickas beslutet för kännedom?"
     top = next(h for h in r.retrieve(q, Filters(), 5, parse_question(q)) if "regionstyrelsen" in h.chunk.text)
-    [again] = r.with_units(q, [Hit(top.chunk, 0.5, 9, "neighbour")], search_filter(Filters()))
+    [again] = r.with_units(r.vectors(q), [Hit(top.chunk, 0.5, 9, "neighbour")], search_filter(Filters()))
     assert again.units and [(u.unit, u.dense, u.sparse, u.rank) for u in again.units] == [
         (u.unit, u.dense, u.sparse, u.rank) for u in top.units
     ]
     exact = r.retrieve("Vad beslutades i ärende RJL 2022/258?", Filters(), 5, parse_question("RJL 2022/258"))
     assert exact[0].reason == "exact" and exact[0].units
     secret = next(c for c in store.scroll(SearchFilter()) if "varning" in c.text)
-    hidden = r.with_units(q, [Hit(secret, 0.5, 1, "neighbour")], search_filter(Filters(access_groups=("public",))))
+    hidden = r.with_units(
+        r.vectors(q), [Hit(secret, 0.5, 1, "neighbour")], search_filter(Filters(access_groups=("public",)))
+    )
     assert hidden[0].units == ()
 
 
