@@ -140,11 +140,6 @@ def test_the_bots_own_and_edited_messages_in_a_dm_are_not_answered(slack_client:
     assert not [m for m in fake_slack.methods() if m.startswith("chat.")]
 
 
-@pytest.mark.xfail(
-    reason="asked for the case number, the learned selector picks the grant, not the 'Diarienummer:' line (no "
-    "training questions ask for case numbers: fit_case weighs ~0), and the gate then declines",
-    strict=False,
-)
 def test_a_follow_up_in_a_thread_is_answered_with_the_threads_history(slack_client: Any, fake_slack: FakeSlack) -> None:
     parent = "1700000003.000100"
     fake_slack.threads[("C1", parent)] = [
