@@ -488,10 +488,13 @@ class Composer:
         return "\n".join(lines), chosen
 
     def _list(self, ranking: Ranking, hits: Sequence[Hit], language: Language) -> tuple[str, list[Scored]]:
-        """One line per item that itself clears the learned threshold, across all the passages retrieval gathered."""
+        """One line per item, across all the passages retrieval gathered: each item clears the learned threshold
+        itself, or scores within the learned `delta` of the best (the margin a second unit of an answer may
+        fall behind the first, `choose_compose_params`), as the items of a list answer alike."""
         items: list[Scored] = []
+        floor = ranking.scored[0].score - self.selector.compose["delta"] if ranking.scored else 0.0
         for s in ranking.scored:
-            if ranking.model.probability(s.score) < ranking.model.threshold:
+            if ranking.model.probability(s.score) < ranking.model.threshold and s.score < floor:
                 break
             if len(_LETTER_WORD.findall(s.candidate.text)) < 3 or _duplicate(s.candidate.text, items):
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from assistant.compose import MAX_LIST_ITEMS, Composer, text_hit
 from assistant.types import Hit
@@ -268,3 +269,11 @@ def test_a_list_decided_as_proposed_lists_the_proposals_items() -> None:
     comp = Composer().compose("Vilka mötesdatum fastställde välfärdsnämnden för 2022?", hits)
     assert "fastställdes enligt förslag" in comp.text
     assert all(d in comp.text for d in ("10.1.2022", "31.3.2022", "19.5.2022")), comp.text
+
+
+def test_a_list_question_lists_the_rows_that_answer_it_across_passages(assistant: Any) -> None:
+    """The fixture plan has a dozen controls whose Kontrollansvarig is Administrativ chef, over three passages."""
+    answer = assistant.ask("Vilka kontroller gör administrativ chef i internkontrollplanen?")
+    items = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert len(items) >= 5 and all("Administrativ chef" in line for line in items)
+    assert len(answer.citations) >= 2

@@ -424,7 +424,7 @@ def test_a_table_row_citation_opens_its_page_with_the_row_marked(page: Any) -> N
 
 def test_sources_are_grouped_by_document_and_named_by_title(page: Any) -> None:
     page.goto("/")
-    turn = ask(page, "Vilka kontroller gör administrativ chef?")
+    turn = ask(page, "Vilka kontroller gör administrativ chef i internkontrollplanen?")
     cited = turn.locator(".sources .source-item")
     docs = turn.locator(".sources .source-doc")
     assert cited.count() >= 2 and docs.count() == 1  # two citations of one document: the document once
