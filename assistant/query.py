@@ -220,6 +220,8 @@ _ASKED_FOR = re.compile(
 after a copula ("Hur stor blev Navets omsättning", "Vad är målet")."""
 _ARTICLES = {"det", "den", "de", "ett", "en", "the", "a", "an", "of", "them"}
 _FOCUS_WORDS = 3
+_FOCUS_ENDS = _STOP | SWEDISH_STOP_WORDS | ENGLISH_STOP_WORDS | _QUESTION_VERBS | _ARTICLES
+"""Words that end what a question asks for: stop words, question verbs, articles."""
 
 
 def asked_for(question: str) -> list[str]:
@@ -237,9 +239,7 @@ def asked_for(question: str) -> list[str]:
             continue  # "det egna kapitalet", "Navets omsättning": the owner is the subject, not what is asked
         if out and low in {"och", "and", ","}:
             continue
-        if not token.isalpha() or token[:1].isupper() or low in _STOP or low in SWEDISH_STOP_WORDS | ENGLISH_STOP_WORDS:
-            break
-        if low in _QUESTION_VERBS or low in _ARTICLES:
+        if not token.isalpha() or token[:1].isupper() or low in _FOCUS_ENDS:
             break
         out.append(token)
         if len(out) == _FOCUS_WORDS:

@@ -155,18 +155,15 @@ class Retriever:
         bare = [h.chunk.chunk_id for h in hits if not h.units]
         if not bare:
             return list(hits)
-        scores = [
-            s
-            for s in self.store.score(
-                dense=vectors.dense, sparse=vectors.sparse, chunk_ids=bare, level="unit", filt=filt, with_units=False
-            )
-            if s.ordinal is not None
-        ]
-        units = self.store.units([(s.chunk_id, s.ordinal) for s in scores if s.ordinal is not None], filt)
+        scored = self.store.score(
+            dense=vectors.dense, sparse=vectors.sparse, chunk_ids=bare, level="unit", filt=filt, with_units=False
+        )
+        keyed = [((s.chunk_id, s.ordinal), s.dense, s.sparse) for s in scored if s.ordinal is not None]
+        units = self.store.units([key for key, _, _ in keyed], filt)
         by_chunk: dict[str, list[tuple[Unit, float, float]]] = {}
-        for s in scores:
-            if (unit := units.get((s.chunk_id, s.ordinal or 0))) is not None:
-                by_chunk.setdefault(s.chunk_id, []).append((unit, s.dense, s.sparse))
+        for key, dense, sparse in keyed:
+            if (unit := units.get(key)) is not None:
+                by_chunk.setdefault(key[0], []).append((unit, dense, sparse))
         return [
             replace(h, units=rank_units(by_chunk[h.chunk.chunk_id]))
             if not h.units and h.chunk.chunk_id in by_chunk
