@@ -6,9 +6,11 @@ good. The gate asks the other question, "does what retrieval found hold the answ
 of the whole result: how much of the question the best unit and its passage cover, whether the question's
 names, numbers and case numbers occur in any passage at all (a tempting unanswerable names a year, body or
 person the archive does not hold), whether the best unit speaks of another year than the one asked ("inför
-sommaren 2022" for a question about 2019), and the selector's margin. A standardised logistic regression over
-`GATE_FEATURES`, trained by `arkiv train selector` on the gold set's training split and SweFAQ questions the
-archive declines (assistant/train.py), threshold chosen by cross-validation grouped by document.
+sommaren 2022" for a question about 2019), how near in meaning the question is to the best and the nearest
+unit (from the stored unit vectors, where the units have them), and the selector's margin. A standardised
+logistic regression over `GATE_FEATURES`, trained by `arkiv train selector` on the gold set's training split
+and SweFAQ questions the archive declines (assistant/train.py), threshold chosen by cross-validation grouped by
+document.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ GATE_FEATURES: tuple[str, ...] = (
     "best_missing_numbers",
     "best_fit",
     "best_other_year",
+    "best_dense",
+    "max_dense",
+    "has_dense",
     "question_lemmas",
     "english",
 )
@@ -112,6 +117,13 @@ def gate_features(
     out[col["best_fit"]] = max(x[best, fcol[f]] for f in _FIT)
     asked, spoken = years_in(question), years_in(units[best][0])
     out[col["best_other_year"]] = float(bool(asked) and bool(spoken) and not asked & spoken)
+    # how near in meaning the question and the nearest unit are, where the units carry their vectors (a question
+    # about another authority's matters is far from every unit, however many of its words a unit shares)
+    dense = x[:, fcol["dense"]]
+    if dense.any():
+        out[col["has_dense"]] = 1.0
+        out[col["best_dense"]] = float(dense[best])
+        out[col["max_dense"]] = float(dense.max())
     specific = names + nums
     lowered = [p.lower() for p in passages]
 

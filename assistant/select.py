@@ -31,6 +31,7 @@ from indexer.swedish.amounts import has_amount
 from indexer.swedish.dates import MONTHS, MONTHS_EN
 from indexer.swedish.frequency import asks_frequency, has_frequency
 from indexer.swedish.lemmas import lemmatize
+from indexer.swedish.reference import opens_with_reference
 from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
 from indexer.units import split_units
 
@@ -57,6 +58,8 @@ FEATURES: tuple[str, ...] = (
     "bigram_share",
     "prev_lemma",
     "next_lemma",
+    "continues_prev",
+    "leads_next",
     "passage_coverage",
     "dense",
     "dense_gap",
@@ -239,6 +242,11 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         nxt = by_pos.get((c.hit_index, c.ordinal + 1))
         out[i, col["prev_lemma"]] = lw[prev] if prev is not None else 0.0
         out[i, col["next_lemma"]] = lw[nxt] if nxt is not None else 0.0
+        # a sentence that points back ("Det innebär att …") answers what the one before it names
+        if prev is not None and opens_with_reference(text):
+            out[i, col["continues_prev"]] = lw[prev]
+        if nxt is not None and opens_with_reference(cands[nxt].text):
+            out[i, col["leads_next"]] = lw[nxt]
         if c.hit_index not in passage_sets:
             extra = _unit_lemmas(passages[c.hit_index]) if c.hit_index < len(passages) else set()
             passage_sets[c.hit_index] = extra | set().union(

@@ -4,6 +4,7 @@
 - `stopwords`: the Snowball Swedish stop list.
 - `dates`: month names and date patterns.
 - `amounts`: amounts of money, percentages and other answer-shaped numbers.
+- `reference`: sentences that open by pointing back to the sentence before.
 
 Modules elsewhere import from here rather than keeping their own lists.
 """

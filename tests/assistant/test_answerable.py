@@ -72,3 +72,21 @@ def test_a_question_about_another_year_than_the_passage_is_less_likely_answered(
     held = composer.compose_text("Vilket lönetillägg fick projektledaren Anna Berg 2024?", PASSAGE)
     other = composer.compose_text("Vilket lönetillägg fick projektledaren Anna Berg 2019?", PASSAGE)
     assert held.answers and other.probability < held.probability
+
+
+def test_the_gate_reads_how_near_the_best_and_the_nearest_unit_are_where_units_have_vectors() -> None:
+    units = ["Beslutet gäller tills vidare.", "Anna Berg får ett lönetillägg om 2 500 kronor per månad."]
+    x = np.zeros((2, len(FEATURES)))
+    # lexical margins make the first unit best; the second is nearer in meaning
+    margins = np.array([2.0, 1.0])
+    row = gate_features(
+        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0) for u in units]
+    )
+    assert row[GATE_FEATURES.index("has_dense")] == 0.0 and row[GATE_FEATURES.index("max_dense")] == 0.0
+    x[:, FEATURES.index("dense")] = [0.71, 0.86]
+    row = gate_features(
+        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0) for u in units]
+    )
+    assert row[GATE_FEATURES.index("has_dense")] == 1.0
+    assert row[GATE_FEATURES.index("best_dense")] == pytest.approx(0.71)
+    assert row[GATE_FEATURES.index("max_dense")] == pytest.approx(0.86)

@@ -44,6 +44,23 @@ def test_features_see_overlap_numbers_and_answer_type() -> None:
     assert z[1, _col("shared_numbers")] == 1.0 and z[0, _col("missing_numbers")] == 1.0
 
 
+def test_a_sentence_that_points_back_carries_the_overlap_of_the_one_before() -> None:
+    text = (
+        "Många lackeringsprocesser är idag automatiserade och arbetet drivs mer mot processövervakning. "
+        "Det innebär bland annat att robotar utför en stor del av lackeringsarbetet. "
+        "Robotarna ses över och underhålls regelbundet av särskilda tekniker på fabriken."
+    )
+    x = featurize(Question.of("Vad innebär det att arbetet drivs mer mot processövervakning?"), _cands(text))
+    echo = x[0, _col("lemma_weighted")]
+    assert echo > 0.5
+    # the second sentence opens with "Det" and follows the sentence that restates the question
+    assert x[1, _col("continues_prev")] == pytest.approx(echo)
+    assert x[0, _col("continues_prev")] == 0.0 and x[2, _col("continues_prev")] == 0.0
+    assert x[0, _col("leads_next")] == pytest.approx(x[1, _col("lemma_weighted")])
+    # "Robotarna ses över …" does not point back, so the first sentence leads nothing
+    assert x[1, _col("leads_next")] == 0.0
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
