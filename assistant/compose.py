@@ -10,6 +10,7 @@ The selector (assistant/select.py) ranks the answer units of the passages. The a
 - a number asked of a table: the row with its table's header row; a cell written with its row label and
   column ("Museum/konsthall – Driftredovisning – Utfall 2025: 8 417"): the cells of its row;
 - a lead-in that ends in a colon ("fastställdes enligt följande:"): with the items after it;
+- a sentence that points back ("Därför …", "Detta gör du …"): with the sentence before it;
 - a decision: led by who decided, when, §, case number and the decision verb the unit itself uses
   ("beviljar", "avslår", "återremitterar"), never a verb taken from the question; any other fact from a
   protocol's § is led by the same body, date, § and case number.
@@ -49,6 +50,7 @@ from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
 from indexer.swedish.casekinds import AS_PROPOSED, DECISION_LINE, PROPOSAL_LINE
 from indexer.swedish.dates import years_in
+from indexer.swedish.reference import opens_with_reference
 from indexer.tables import WRITTEN_CELL, is_written_row
 
 __all__ = ["MAX_LIST_ITEMS", "Composer", "Composition", "choose_compose_params", "compose_units", "text_hit"]
@@ -151,6 +153,23 @@ def _with_items(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scor
             length += len(item.candidate.text)
             if item.candidate.text.rstrip().endswith(":"):
                 break
+    return out
+
+
+def _with_antecedents(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scored]:
+    """A chosen sentence that points back ("Därför förekommer arbetsrotation i vissa butiker.", "Detta gör du
+    med en giltig passhandling.") is read with the sentence before it in its passage, which it refers to."""
+    out = list(chosen)
+    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
+    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    for s in chosen:
+        c = s.candidate
+        before = by_place.get((c.hit_index, c.ordinal - 1))
+        if before is None or (c.hit_index, c.ordinal - 1) in taken or c.kind != "sentence":
+            continue
+        if opens_with_reference(c.text) and before.candidate.kind == "sentence":
+            out.append(before)
+            taken.add((c.hit_index, c.ordinal - 1))
     return out
 
 
@@ -340,32 +359,59 @@ def choose_compose_params(
     cands: Sequence[Sequence[Candidate]],
     margins: Sequence[np.ndarray],
     budget: float = 240.0,
+    archive_budget: float = 300.0,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """`delta` and `max_chars` that hold the answer most often with the median answer within `budget` characters.
+    """`delta` and `max_chars` that hold the answer most often within the length budgets.
 
-    Measured on cross-validated margins of the training questions over their own text (SweQUAD-MC): the answer
-    is held when the composed text contains the answer span.
+    Measured on cross-validated margins of the training questions: a SweQUAD-MC question over its own text is
+    held when the composed text contains the answer span (median within `budget` characters); an archive
+    question over what the search found, when it contains every key fact (median within `archive_budget`).
+    The two kinds count alike, as in the selector's training: the archive's answers often need two units.
     """
-    best: tuple[float, float, float, float] | None = None
-    rows = [
-        (ex, c, m) for ex, c, m in zip(examples, cands, margins, strict=True) if getattr(ex, "answer", "") and len(c)
-    ]
-    for delta in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0):
+    spans: list[_Row] = []
+    archive: list[_Row] = []
+    for ex, c, m in zip(examples, cands, margins, strict=True):
+        if not len(c):
+            continue
+        if answer := getattr(ex, "answer", ""):
+            spans.append((c, m, (str(answer),)))
+        elif facts := getattr(ex, "facts", ()):
+            archive.append((c, m, tuple(facts)))
+    best: tuple[float, float, float, dict[str, float]] | None = None
+    for delta in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0):
         for max_chars in (200.0, 250.0, 300.0, 400.0, 600.0):
-            held, lengths = [], []
-            for ex, c, m in rows:
-                order = np.argsort(-m, kind="stable")
-                scored = [Scored(c[i], float(m[i])) for i in order]
-                chosen = in_reading_order(compose_units(scored, delta, max_chars))
-                text = " ".join(_WS.sub(" ", s.candidate.text) for s in chosen)
-                held.append(_WS.sub(" ", ex.answer).lower() in text.lower())  # type: ignore[attr-defined]
-                lengths.append(len(text))
-            rate, med = float(np.mean(held)), float(statistics.median(lengths))
-            if med <= budget and (best is None or rate > best[0]):
-                best = (rate, delta, max_chars, med)
+            report: dict[str, float] = {}
+            rate, fits = 0.0, True
+            for tag, rows, limit in (("", spans, budget), ("archive_", archive, archive_budget)):
+                if not rows:
+                    continue
+                held, med = _held(rows, delta, max_chars)
+                rate += held
+                fits = fits and med <= limit
+                report[f"compose_cv_{tag}held"] = held
+                report[f"compose_cv_{tag}median_chars"] = med
+            if fits and report and (best is None or rate > best[0]):
+                best = (rate, delta, max_chars, report)
     if best is None:
         return {"delta": 0.0, "max_chars": budget}, {}
-    return {"delta": best[1], "max_chars": best[2]}, {"compose_cv_held": best[0], "compose_cv_median_chars": best[3]}
+    return {"delta": best[1], "max_chars": best[2]}, best[3]
+
+
+_Row = tuple[Sequence[Candidate], np.ndarray, tuple[str, ...]]
+"""A training question's candidates, their out-of-fold margins, and what its answer must hold."""
+
+
+def _held(rows: Sequence[_Row], delta: float, max_chars: float) -> tuple[float, float]:
+    """Share of `rows` whose composed answer holds all its facts, and the answers' median length."""
+    held, lengths = [], []
+    for c, m, facts in rows:
+        order = np.argsort(-m, kind="stable")
+        scored = [Scored(c[i], float(m[i])) for i in order]
+        chosen = in_reading_order(compose_units(scored, delta, max_chars))
+        text = _WS.sub(" ", " ".join(s.candidate.text for s in chosen)).lower()
+        held.append(all(_WS.sub(" ", f).lower() in text for f in facts))
+        lengths.append(len(text))
+    return float(np.mean(held)), float(statistics.median(lengths))
 
 
 class Composer:
@@ -428,6 +474,7 @@ class Composer:
         if not units:  # the best units, then what each of them needs beside it
             units = compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
             units = _with_items(units, ranking.scored)
+            units = _with_antecedents(units, ranking.scored)
             units = _proposal_and_decision(units, ranking.scored, hits)
             units = _covering(question, units, scored, english=language == "en")
             units = _each_year(question, units, scored, hits)

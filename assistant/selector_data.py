@@ -49,7 +49,9 @@ class Example:
     labels: list[int]
     hard: list[int] = field(default_factory=list)
     answer: str = ""
-    """The answer span (SweQUAD-MC) or the first key fact (gold), for measuring composed answers."""
+    """The answer span (SweQUAD-MC), for measuring composed answers."""
+    facts: tuple[str, ...] = ()
+    """The key facts a composed answer must hold (the gold set's archive questions)."""
     context: str = ""
     """The whole text the units come from (SweQUAD-MC)."""
 
@@ -147,6 +149,8 @@ class ArchiveExample:
     hits: list[Hit]
     quotes: list[str]
     answerable: bool
+    facts: tuple[str, ...] = ()
+    """The key facts an answer must hold (the gold case's `must_contain`)."""
 
 
 def corpus_chunks(corpus_dir: Path, count_tokens: Callable[[str], int]) -> list[Chunk]:
@@ -229,10 +233,10 @@ def load_archive_examples(
         quotes = [str(e["quote"]) for e in case.get("evidence") or []]
         group = str(case.get("group") or (case.get("evidence") or [{}])[0].get("document") or case["id"])
         question = str(case["question"])
+        facts = tuple(str(f) for f in case.get("must_contain") or ())
+        answerable = bool(case.get("answerable", True))
         out.append(
-            ArchiveExample(
-                str(case["id"]), "gold:" + group, question, search(question), quotes, bool(case.get("answerable", True))
-            )
+            ArchiveExample(str(case["id"]), "gold:" + group, question, search(question), quotes, answerable, facts)
         )
     if negatives and NEGATIVES_FILE.exists():
         spec = yaml.safe_load(NEGATIVES_FILE.read_text(encoding="utf-8"))

@@ -441,7 +441,7 @@ def prepare_archive(examples: Sequence[object]) -> tuple[Prepared, Prepared]:
         q = Question.of(ax.question, english=detect_language(ax.question) == "en")  # type: ignore[attr-defined]
         x = featurize(q, cands, [passage_context(h) for h in hits])
         labels = [int(any(quote_overlaps(c.text, quote) for quote in ax.quotes)) for c in cands]  # type: ignore[attr-defined]
-        ex = Example(ax.qid, ax.group, ax.question, [], labels)  # type: ignore[attr-defined]
+        ex = Example(ax.qid, ax.group, ax.question, [], labels, facts=ax.facts)  # type: ignore[attr-defined]
         if ax.answerable:  # type: ignore[attr-defined]
             if not any(labels):
                 continue  # the lexical search missed the evidence: nothing to learn which unit answers
