@@ -164,12 +164,16 @@ def _with_antecedents(chosen: Sequence[Scored], scored: Sequence[Scored]) -> lis
     by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
     for s in chosen:
         c = s.candidate
-        before = by_place.get((c.hit_index, c.ordinal - 1))
-        if before is None or (c.hit_index, c.ordinal - 1) in taken or c.kind != "sentence":
-            continue
-        if opens_with_reference(c.text) and before.candidate.kind == "sentence":
+        place = (c.hit_index, c.ordinal - 1)
+        before = by_place.get(place)
+        if (
+            before is not None
+            and place not in taken
+            and c.kind == before.candidate.kind == "sentence"
+            and opens_with_reference(c.text)
+        ):
             out.append(before)
-            taken.add((c.hit_index, c.ordinal - 1))
+            taken.add(place)
     return out
 
 
@@ -354,6 +358,10 @@ def in_reading_order(chosen: Sequence[Scored]) -> list[Scored]:
     return sorted(chosen, key=lambda s: (first[s.candidate.hit_index], s.candidate.ordinal))
 
 
+_Row = tuple[Sequence[Candidate], np.ndarray, tuple[str, ...]]
+"""A training question's candidates, their out-of-fold margins, and what its answer must hold."""
+
+
 def choose_compose_params(
     examples: Sequence[object],
     cands: Sequence[Sequence[Candidate]],
@@ -395,10 +403,6 @@ def choose_compose_params(
     if best is None:
         return {"delta": 0.0, "max_chars": budget}, {}
     return {"delta": best[1], "max_chars": best[2]}, best[3]
-
-
-_Row = tuple[Sequence[Candidate], np.ndarray, tuple[str, ...]]
-"""A training question's candidates, their out-of-fold margins, and what its answer must hold."""
 
 
 def _held(rows: Sequence[_Row], delta: float, max_chars: float) -> tuple[float, float]:

@@ -225,6 +225,7 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
     out[:, col["lemma_gap"]] = lw - lw.max()
     out[:, col["lemma_rank"]] = _recip_rank(lw)
     by_pos = {(c.hit_index, c.ordinal): i for i, c in enumerate(cands)}
+    points_back = [opens_with_reference(c.text) for c in cands]
     passage_sets: dict[int, set[str]] = {}
     passage_numbers: dict[int, set[str]] = {}
     for i, c in enumerate(cands):
@@ -243,9 +244,9 @@ def featurize(question: Question, cands: Sequence[Candidate], passages: Sequence
         out[i, col["prev_lemma"]] = lw[prev] if prev is not None else 0.0
         out[i, col["next_lemma"]] = lw[nxt] if nxt is not None else 0.0
         # a sentence that points back ("Det innebär att …") answers what the one before it names
-        if prev is not None and opens_with_reference(text):
+        if prev is not None and points_back[i]:
             out[i, col["continues_prev"]] = lw[prev]
-        if nxt is not None and opens_with_reference(cands[nxt].text):
+        if nxt is not None and points_back[nxt]:
             out[i, col["leads_next"]] = lw[nxt]
         if c.hit_index not in passage_sets:
             extra = _unit_lemmas(passages[c.hit_index]) if c.hit_index < len(passages) else set()
