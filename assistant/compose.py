@@ -48,6 +48,7 @@ from assistant.select import (
 from assistant.types import Hit, Language
 from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
+from indexer.structure import is_agenda_item
 from indexer.swedish.casekinds import AS_PROPOSED, DECISION_LINE, PROPOSAL_LINE
 from indexer.swedish.dates import years_in
 from indexer.swedish.reference import opens_with_reference
@@ -576,13 +577,15 @@ def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
         and cand.n_units > 1
         and hits[cand.hit_index].chunk.kind == "table_row"
         and not is_written_row(cand.text)
+        and not is_agenda_item(cand.text)
     )
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:
-    """The first line of a table passage (its header row), when the row is not that line itself."""
+    """The first line of a table passage (its header row), when the row is not that line itself. An agenda's
+    passage has no header row: its first line is item 1 ("1 Upprop och val av protokollsjusterare")."""
     first = hit.chunk.text.strip().splitlines()[0] if hit.chunk.text.strip() else ""
-    if not first or first.strip() in cand.text or cand.ordinal == 0:
+    if not first or first.strip() in cand.text or cand.ordinal == 0 or is_agenda_item(first):
         return ""
     return _clean(first)
 

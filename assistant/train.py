@@ -315,6 +315,7 @@ def fit_gate(cal: Prepared, cal_oof: Sequence[np.ndarray], report: dict[str, flo
             model = _fit_weighted(x[train_idx], y[train_idx], weights[train_idx], features, c)
             oof[test_idx] = model.margin(x[test_idx])
         score = _auc(oof[archive], y[archive])
+        report[f"gate_cv_archive_auc_at_C_{c:g}"] = score
         if best is None or score > best[0]:
             best = (score, c, oof)
     assert best is not None

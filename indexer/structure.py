@@ -24,6 +24,7 @@ __all__ = [
     "PAGE_BREAK",
     "detect_doc_type",
     "find_dates",
+    "is_agenda_item",
     "is_furniture_line",
     "meeting_date",
     "part_of_heading",
@@ -1113,6 +1114,11 @@ def _agenda(lines: list[_Line], i: int, end: int, subdocs: dict[int, tuple[str, 
             prev = t
         k += 1
     return k
+
+
+def is_agenda_item(line: str) -> bool:
+    """Whether a line opens an agenda item ("6 Inkomna remisser, promemorior och motioner")."""
+    return _AGENDA_ITEM.match(line.strip()) is not None
 
 
 def _is_case_line(t: str) -> bool:

@@ -143,6 +143,20 @@ def test_the_first_of_a_passages_labelled_rows_is_a_row_not_a_header() -> None:
     assert comp.text.startswith("Granskningsområde: Handkassa;") and "Ekonom Navet" in comp.text
 
 
+def test_an_agendas_first_item_is_a_row_not_a_header() -> None:
+    rows = (
+        "1 Upprop och val av protokollsjusterare\n"
+        "2 Ekonomisk uppföljning efter oktober 2022\n"
+        "3 Inkomna remisser, promemorior och motioner"
+    )
+    hit = table_hit(rows, "Protokoll 2022-11-24")
+    comp = Composer().compose("Vilket ärende på dagordningen gällde val av protokollsjusterare?", [hit], "sv")
+    assert "Upprop och val av protokollsjusterare" in comp.text
+    comp = Composer().compose("Vilket ärende gällde inkomna remisser och motioner?", [hit], "sv")
+    assert "Inkomna remisser" in comp.text
+    assert "protokollsjusterare:" not in comp.text
+
+
 def test_a_question_that_asks_two_things_gets_an_answer_to_each() -> None:
     text = (
         "Rapporten om risk- och sårbarhetsanalysen rapporterades till kommunstyrelsen 2024-01-15.\n"
