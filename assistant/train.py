@@ -274,6 +274,9 @@ def train(
 
 
 GATE_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+GATE_CV_REPEATS = 5
+"""How many assignments of documents to folds the gate's C is chosen over (the first as GroupKFold makes it,
+the rest shuffled with seeds 1..)."""
 GATE_USED = tuple(f for f in GATE_FEATURES if f not in ("best_margin", "margin_gap"))
 """The gate's features. The selector's margin is left out: over many candidates its maximum grows with their
 number alone, which says nothing about whether any of them answers (it learned a negative weight)."""
@@ -310,14 +313,20 @@ def fit_gate(cal: Prepared, cal_oof: Sequence[np.ndarray], report: dict[str, flo
     features = GATE_USED
     best: tuple[float, float, np.ndarray] | None = None
     for c in GATE_C_GRID:
-        oof = np.zeros(len(y))
-        for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
-            model = _fit_weighted(x[train_idx], y[train_idx], weights[train_idx], features, c)
-            oof[test_idx] = model.margin(x[test_idx])
-        score = _auc(oof[archive], y[archive])
+        # the AUC over GATE_CV_REPEATS assignments of documents to folds: one assignment's AUC moves more between
+        # neighbouring Cs than the Cs differ; the first (unshuffled) one's margins are what Platt scales
+        runs = []
+        for rep in range(GATE_CV_REPEATS):
+            folds = GroupKFold(n_splits=FOLDS, shuffle=rep > 0, random_state=rep if rep > 0 else None)
+            oof_rep = np.zeros(len(y))
+            for train_idx, test_idx in folds.split(x, groups=groups):
+                model = _fit_weighted(x[train_idx], y[train_idx], weights[train_idx], features, c)
+                oof_rep[test_idx] = model.margin(x[test_idx])
+            runs.append(oof_rep)
+        score = float(np.mean([_auc(r[archive], y[archive]) for r in runs]))
         report[f"gate_cv_archive_auc_at_C_{c:g}"] = score
         if best is None or score > best[0]:
-            best = (score, c, oof)
+            best = (score, c, runs[0])
     assert best is not None
     auc, c, oof = best
     # Platt scaling on the archive's out-of-fold margins; for calibrated probabilities the threshold that best
