@@ -48,6 +48,7 @@ from assistant.select import (
 from assistant.types import Hit, Language
 from indexer.casenumbers import display_case_numbers
 from indexer.schema import Chunk, DocumentMeta
+from indexer.sentences import goes_on, sentence_spans
 from indexer.structure import is_agenda_item
 from indexer.swedish.casekinds import AS_PROPOSED, DECISION_LINE, PROPOSAL_LINE
 from indexer.swedish.dates import years_in
@@ -176,6 +177,56 @@ def _with_antecedents(chosen: Sequence[Scored], scored: Sequence[Scored]) -> lis
             out.append(before)
             taken.add(place)
     return out
+
+
+def _with_wrapped_lines(chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
+    """A table cell's text runs over several lines, and each line of a table passage is a unit of its own
+    ("Teckna licens hos UC för" / "att ta fram gemensamma" / "listor och urval."): a chosen line is read with
+    the lines before and after it that are part of the same sentence."""
+    out = list(chosen)
+    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
+    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    for s in chosen:
+        for step in (-1, 1):
+            cur = s
+            while (nxt := by_place.get((cur.candidate.hit_index, cur.candidate.ordinal + step))) is not None:
+                first, second = (nxt, cur) if step < 0 else (cur, nxt)
+                if not _same_sentence(first.candidate, second.candidate, hits):
+                    break
+                place = (nxt.candidate.hit_index, nxt.candidate.ordinal)
+                if place not in taken:
+                    out.append(nxt)
+                    taken.add(place)
+                cur = nxt
+    return out
+
+
+def _same_sentence(first: Candidate, second: Candidate, hits: Sequence[Hit]) -> bool:
+    """Whether the next line of a table passage's running text goes on the sentence its line before ends with:
+    it plainly does (`goes_on`: lower case, a line stopped mid-phrase, a wrapped tail), and the sentence
+    splitter reads the two lines as one sentence. Never the header row, a row written with its headers, or an
+    agenda's next item: a table's rows are lines too, and a row that starts in capitals is a row."""
+    if (
+        second.hit_index != first.hit_index
+        or second.ordinal != first.ordinal + 1
+        or not (_is_cell_line(first, hits) and _is_cell_line(second, hits))
+        or is_agenda_item(second.text)
+    ):
+        return False
+    if not goes_on(first.text.splitlines()[-1], second.text.splitlines()[0]):
+        return False
+    spans = sentence_spans(hits[first.hit_index].chunk.text[first.start : second.end])
+    return bool(spans) and spans[-1][0] < first.end - first.start
+
+
+def _is_cell_line(cand: Candidate, hits: Sequence[Hit]) -> bool:
+    """A line of a table passage's running text: not its header row, not a row written with its headers."""
+    return (
+        cand.kind == "table_row"
+        and cand.ordinal > 0
+        and hits[cand.hit_index].chunk.kind == "table_row"
+        and not is_written_row(cand.text)
+    )
 
 
 def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
@@ -480,15 +531,20 @@ class Composer:
             units = compose_units(scored, params.get("delta", 0.0), params.get("max_chars", 300.0), limit=limit)
             units = _with_items(units, ranking.scored)
             units = _with_antecedents(units, ranking.scored)
+            units = _with_wrapped_lines(units, ranking.scored, hits)
             units = _proposal_and_decision(units, ranking.scored, hits)
             units = _covering(question, units, scored, english=language == "en")
             units = _each_year(question, units, scored, hits)
         chosen = in_reading_order(units)
-        lines = []
+        sentences: list[tuple[str, int]] = []  # text and the [n] it cites
         for i, s in enumerate(chosen):
             c = s.candidate
             hit = hits[c.hit_index]
             text = _clean(c.text)
+            if i > 0 and _same_sentence(chosen[i - 1].candidate, c, hits):
+                # the next line of the same sentence (see _with_wrapped_lines): one sentence, one marker
+                sentences[-1] = (f"{sentences[-1][0]} {text}", sentences[-1][1])
+                continue
             if (
                 c.kind == "table_row"
                 and qtype in (QuestionType.AMOUNT, QuestionType.COUNT, QuestionType.OTHER)
@@ -501,7 +557,8 @@ class Composer:
                 # a fact from a protocol's §: who decided, when, § and case number lead it, as for a decision
                 head = _decision_lead(s, hits)
                 text = f"{head}: {_clean(c.text, bullet=False)}" if head else text
-            lines.append(f"{_ended(text)} [{c.hit_index + 1}]")
+            sentences.append((text, c.hit_index + 1))
+        lines = [f"{_ended(text)} [{n}]" for text, n in sentences]
         return Composition(" ".join(lines), probability, tuple(chosen), answers, ranked)
 
     def _decision(self, ranking: Ranking, hits: Sequence[Hit]) -> tuple[str, list[Scored]]:

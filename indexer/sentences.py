@@ -13,6 +13,7 @@ import re
 
 __all__ = [
     "ends_mid_phrase",
+    "goes_on",
     "normalise_sentence",
     "sentence_spans",
     "split_sentences",
@@ -142,6 +143,16 @@ def _is_wrapped_tail(line: str, prev_line: str) -> bool:
         and not _TERMINAL.search(prev_line)
         and not prev_line.endswith(":")
     )
+
+
+def goes_on(prev_line: str, line: str) -> bool:
+    """Whether a line plainly goes on the sentence the line before it broke off: it starts in lower case, the
+    line before stops mid-phrase ("… hos UC för" / "att ta fram …"), or it is the wrapped tail of a sentence
+    ("… i december" / "2020."). A line that starts a new row of a table never does."""
+    line, prev_line = line.strip(), prev_line.strip()
+    if not line or _BULLET.match(line):
+        return False
+    return line[0].islower() or ends_mid_phrase(prev_line) or _is_wrapped_tail(line, prev_line)
 
 
 def _unit_spans(text: str) -> list[tuple[int, int]]:

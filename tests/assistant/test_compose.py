@@ -157,6 +157,36 @@ def test_an_agendas_first_item_is_a_row_not_a_header() -> None:
     assert "protokollsjusterare:" not in comp.text
 
 
+def test_a_table_cells_wrapped_lines_are_quoted_as_one_sentence() -> None:
+    rows = (
+        "Aktiviteter Analys\n"
+        "Identifiera folkhögskolornas roll. Dialog om folkhögskolornas roll pågår.\n"
+        "Nämnden för arbetsmarknad, näringsliv och attraktivitet\n"
+        "(ANA) antog bildningsplan för folkhögskolorna i december\n"
+        "2020.\n"
+        "Strategiska mål: alla länsinvånare ska ha möjlighet att vara delaktiga i kulturlivet."
+    )
+    hit = table_hit(rows, "Verksamhetsberättelse 2021")
+    comp = Composer().compose("När antog nämnden bildningsplanen för folkhögskolorna?", [hit], "sv")
+    assert "folkhögskolorna i december 2020. [1]" in comp.text
+    assert verify(comp.text, [hit]).text.count("[1]") == comp.text.count("[1]")
+
+
+def test_a_tables_rows_are_never_run_together() -> None:
+    rows = "1 Upprop och val av protokollsjusterare\n2 Ekonomisk uppföljning efter oktober 2022"
+    comp = Composer().compose("Vilket ärende gällde ekonomisk uppföljning?", [table_hit(rows, "Protokoll")], "sv")
+    assert "protokollsjusterare 2 Ekonomisk" not in comp.text
+    rows = (
+        "Delegationsbeslut Beslut Datum Handläggare\n"
+        "ANA 4.2.1 Runda idéer AB, konsult Avtal 21/115 2022-01-18 Ulrika Josefsson\n"
+        "ANA 4.5.3 Servicebidrag Annebergs servicebutik RJL 2022/98 2022-01-19 Karin Hermansson"
+    )
+    comp = Composer().compose(
+        "Vem beslutade om servicebidraget till Annebergs servicebutik?", [table_hit(rows, "Delegation")], "sv"
+    )
+    assert "Karin Hermansson" in comp.text and "Josefsson ANA" not in comp.text
+
+
 def test_a_question_that_asks_two_things_gets_an_answer_to_each() -> None:
     text = (
         "Rapporten om risk- och sårbarhetsanalysen rapporterades till kommunstyrelsen 2024-01-15.\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.sentences import normalise_sentence, split_sentences, split_sentences_keep_whitespace
+from indexer.sentences import goes_on, normalise_sentence, split_sentences, split_sentences_keep_whitespace
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "structure"
 
@@ -133,3 +133,25 @@ def test_fast_enough_for_a_whole_document() -> None:
     sentences = split_sentences(text)
     assert time.perf_counter() - start < 5.0
     assert len(sentences) > 1000
+
+
+@pytest.mark.parametrize(
+    ("prev_line", "line", "expected"),
+    [
+        ("Teckna licens hos UC för", "att ta fram gemensamma", True),
+        ("att ta fram gemensamma", "listor och urval.", True),
+        ("(ANA) antog bildningsplan för folkhögskolorna i december", "2020.", True),
+        ("beslutar om skattesats, driftramar,", "Investerings- och exploateringsbudget", True),
+        (
+            "ANA 4.2.1 Runda idéer AB, konsult Avtal 21/115 2022-01-18 Ulrika Josefsson",
+            "ANA 4.5.3 Servicebidrag",
+            False,
+        ),
+        ("Dialog om folkhögskolornas roll pågår.", "Frågan kommer att diskuteras.", False),
+        ("Följande gäller för", "• Alla verksamheter", False),
+    ],
+)
+def test_a_line_goes_on_the_sentence_before_only_when_it_plainly_does(
+    prev_line: str, line: str, expected: bool
+) -> None:
+    assert goes_on(prev_line, line) is expected
