@@ -131,74 +131,78 @@ def compose_units(scored: Sequence[Scored], delta: float, max_chars: float, limi
     return chosen
 
 
+class _Beside:
+    """The chosen units, and every unit of their passages by place, for the steps that bring a unit beside a
+    chosen one: each unit is brought once."""
+
+    def __init__(self, chosen: Sequence[Scored], scored: Sequence[Scored]) -> None:
+        self.out = list(chosen)
+        self._taken = {_place(s) for s in self.out}
+        self._by_place = {_place(s): s for s in scored}
+
+    def at(self, hit_index: int, ordinal: int) -> Scored | None:
+        return self._by_place.get((hit_index, ordinal))
+
+    def bring(self, s: Scored) -> None:
+        if _place(s) not in self._taken:
+            self.out.append(s)
+            self._taken.add(_place(s))
+
+
+def _place(s: Scored) -> tuple[int, int]:
+    return s.candidate.hit_index, s.candidate.ordinal
+
+
 def _with_items(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scored]:
     """A chosen lead-in that ends in a colon ("Sammanträdesdatum fastställdes enligt följande:") says nothing on
     its own: the unit after it in its passage follows it, and the items after that (not prose), up to
     `MAX_LIST_ITEMS` and `LEAD_IN_CHARS`."""
-    out = list(chosen)
-    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
-    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    beside = _Beside(chosen, scored)
     for lead in chosen:
         if not lead.candidate.text.rstrip().endswith(":"):
             continue
-        hit, ordinal = lead.candidate.hit_index, lead.candidate.ordinal
+        hit, ordinal = _place(lead)
         length = 0
         for n in range(1, MAX_LIST_ITEMS + 1):
-            item = by_place.get((hit, ordinal + n))
+            item = beside.at(hit, ordinal + n)
             if item is None or length + len(item.candidate.text) > LEAD_IN_CHARS:
                 break
             if n > 1 and not _is_item(item.candidate):
                 break  # prose after the items: the list has ended
-            if (hit, ordinal + n) not in taken:
-                out.append(item)
-                taken.add((hit, ordinal + n))
+            beside.bring(item)
             length += len(item.candidate.text)
             if item.candidate.text.rstrip().endswith(":"):
                 break
-    return out
+    return beside.out
 
 
 def _with_antecedents(chosen: Sequence[Scored], scored: Sequence[Scored]) -> list[Scored]:
     """A chosen sentence that points back ("Därför förekommer arbetsrotation i vissa butiker.", "Detta gör du
     med en giltig passhandling.") is read with the sentence before it in its passage, which it refers to."""
-    out = list(chosen)
-    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
-    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    beside = _Beside(chosen, scored)
     for s in chosen:
         c = s.candidate
-        place = (c.hit_index, c.ordinal - 1)
-        before = by_place.get(place)
-        if (
-            before is not None
-            and place not in taken
-            and c.kind == before.candidate.kind == "sentence"
-            and opens_with_reference(c.text)
-        ):
-            out.append(before)
-            taken.add(place)
-    return out
+        before = beside.at(c.hit_index, c.ordinal - 1)
+        if before is not None and c.kind == before.candidate.kind == "sentence" and opens_with_reference(c.text):
+            beside.bring(before)
+    return beside.out
 
 
 def _with_wrapped_lines(chosen: Sequence[Scored], scored: Sequence[Scored], hits: Sequence[Hit]) -> list[Scored]:
     """A table cell's text runs over several lines, and each line of a table passage is a unit of its own
     ("Teckna licens hos UC för" / "att ta fram gemensamma" / "listor och urval."): a chosen line is read with
     the lines before and after it that are part of the same sentence."""
-    out = list(chosen)
-    taken = {(s.candidate.hit_index, s.candidate.ordinal) for s in out}
-    by_place = {(s.candidate.hit_index, s.candidate.ordinal): s for s in scored}
+    beside = _Beside(chosen, scored)
     for s in chosen:
         for step in (-1, 1):
             cur = s
-            while (nxt := by_place.get((cur.candidate.hit_index, cur.candidate.ordinal + step))) is not None:
+            while (nxt := beside.at(cur.candidate.hit_index, cur.candidate.ordinal + step)) is not None:
                 first, second = (nxt, cur) if step < 0 else (cur, nxt)
                 if not _same_sentence(first.candidate, second.candidate, hits):
                     break
-                place = (nxt.candidate.hit_index, nxt.candidate.ordinal)
-                if place not in taken:
-                    out.append(nxt)
-                    taken.add(place)
+                beside.bring(nxt)
                 cur = nxt
-    return out
+    return beside.out
 
 
 def _same_sentence(first: Candidate, second: Candidate, hits: Sequence[Hit]) -> bool:
@@ -219,14 +223,14 @@ def _same_sentence(first: Candidate, second: Candidate, hits: Sequence[Hit]) -> 
     return bool(spans) and spans[-1][0] < first.end - first.start
 
 
+def _in_table(cand: Candidate, hits: Sequence[Hit]) -> bool:
+    """A line of a table passage that is not a row written with its headers."""
+    return cand.kind == "table_row" and hits[cand.hit_index].chunk.kind == "table_row" and not is_written_row(cand.text)
+
+
 def _is_cell_line(cand: Candidate, hits: Sequence[Hit]) -> bool:
     """A line of a table passage's running text: not its header row, not a row written with its headers."""
-    return (
-        cand.kind == "table_row"
-        and cand.ordinal > 0
-        and hits[cand.hit_index].chunk.kind == "table_row"
-        and not is_written_row(cand.text)
-    )
+    return cand.ordinal > 0 and _in_table(cand, hits)
 
 
 def _row_cells(best: Scored, scored: Sequence[Scored]) -> list[Scored]:
@@ -628,14 +632,7 @@ def text_hit(text: str, title: str = "") -> Hit:
 
 
 def _is_table_header(cand: Candidate, hits: Sequence[Hit]) -> bool:
-    return (
-        cand.kind == "table_row"
-        and cand.ordinal == 0
-        and cand.n_units > 1
-        and hits[cand.hit_index].chunk.kind == "table_row"
-        and not is_written_row(cand.text)
-        and not is_agenda_item(cand.text)
-    )
+    return cand.ordinal == 0 and cand.n_units > 1 and _in_table(cand, hits) and not is_agenda_item(cand.text)
 
 
 def _table_header(hit: Hit, cand: Candidate) -> str:

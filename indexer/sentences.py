@@ -152,7 +152,12 @@ def goes_on(prev_line: str, line: str) -> bool:
     line, prev_line = line.strip(), prev_line.strip()
     if not line or _BULLET.match(line):
         return False
-    return line[0].islower() or ends_mid_phrase(prev_line) or _is_wrapped_tail(line, prev_line)
+    return line[0].islower() or _carries_on(prev_line, line)
+
+
+def _carries_on(prev_line: str, line: str) -> bool:
+    """The line before stops mid-phrase, or the line is the wrapped tail of its sentence."""
+    return ends_mid_phrase(prev_line) or _is_wrapped_tail(line, prev_line)
 
 
 def _unit_spans(text: str) -> list[tuple[int, int]]:
@@ -186,7 +191,7 @@ def _unit_spans(text: str) -> list[tuple[int, int]]:
                 continues = True
             elif blank_since:
                 continues = False
-            elif _LINE_END_CONNECTOR.search(prev_line) or _is_wrapped_tail(line, prev_line):
+            elif _carries_on(prev_line, line):
                 continues = True
             else:
                 # A wrapped line of prose goes on; a heading, label or "Key:" line stands alone.
