@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.qtype import swedish_equivalents
+from assistant.glossary import swedish_equivalents
 from indexer.swedish.dates import years_in
 
 __all__ = ["GATE_FEATURES", "gate_features", "specific_terms"]

@@ -2,9 +2,8 @@
 
 Both are cheap rules over the question's words: no model. `question_type` decides how the extractive
 answerer picks and phrases its sentences (an amount, a date, a body, a list of § items...);
-`detect_language` decides the language of the answer. `ENGLISH_GLOSSARY` maps the English words of
-municipal questions to the Swedish words the archive uses, so that English questions can be matched
-against Swedish passages word by word.
+`detect_language` decides the language of the answer (assistant/glossary.py gives an English question's words
+their Swedish equivalents).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from enum import StrEnum
 
 from assistant.types import Language
 
-__all__ = ["ENGLISH_GLOSSARY", "QuestionType", "detect_language", "question_type", "swedish_equivalents"]
+__all__ = ["QuestionType", "detect_language", "question_type"]
 
 
 class QuestionType(StrEnum):
@@ -146,129 +145,3 @@ def question_type(question: str) -> QuestionType:
         if pattern.search(text):
             return kind
     return QuestionType.OTHER
-
-
-ENGLISH_GLOSSARY: dict[str, tuple[str, ...]] = {
-    "agreement": ("överenskommelse", "avtal"),
-    "agreements": ("överenskommelse", "avtal"),
-    "contract": ("avtal",),
-    "amount": ("belopp",),
-    "annual": ("årlig", "årsredovisning"),
-    "application": ("ansökan",),
-    "approve": ("godkänna",),
-    "approved": ("godkänna", "godkänner"),
-    "audit": ("revision", "granskning"),
-    "auditors": ("revisorer",),
-    "board": ("styrelse", "nämnd"),
-    "budget": ("budget",),
-    "case": ("ärende",),
-    "chair": ("ordförande",),
-    "chairman": ("ordförande",),
-    "committee": ("nämnd", "utskott"),
-    "control": ("kontroll",),
-    "controls": ("kontroll",),
-    "cooperation": ("samarbete", "samverkan"),
-    "cost": ("kostnad", "kosta"),
-    "costs": ("kostnad",),
-    "council": ("fullmäktige", "råd"),
-    "culture": ("kultur",),
-    "cultural": ("kultur",),
-    "decide": ("besluta",),
-    "decided": ("besluta", "beslut"),
-    "decision": ("beslut",),
-    "decisions": ("beslut",),
-    "delegation": ("delegation", "delegationsbeslut"),
-    "deviation": ("avvikelse",),
-    "director": ("direktör", "chef"),
-    "education": ("utbildning",),
-    "employees": ("anställda", "medarbetare"),
-    "financing": ("finansiering",),
-    "funding": ("finansiering", "medel", "stöd"),
-    "follow": ("uppföljning",),
-    "followed": ("uppföljning", "följa"),
-    "frequency": ("frekvens",),
-    "grant": ("bevilja", "bidrag", "stöd"),
-    "granted": ("bevilja",),
-    "internal": ("intern",),
-    "interregional": ("interregional",),
-    "library": ("bibliotek",),
-    "manager": ("chef",),
-    "marketing": ("marknadsföring",),
-    "meeting": ("sammanträde", "möte"),
-    "members": ("ledamöter",),
-    "minutes": ("protokoll",),
-    "money": ("medel", "pengar"),
-    "month": ("månad",),
-    "often": ("frekvens", "gång"),
-    "plan": ("plan",),
-    "project": ("projekt",),
-    "projects": ("projekt",),
-    "proposal": ("förslag",),
-    "proposed": ("föreslå", "förslag"),
-    "region": ("region",),
-    "regional": ("regional",),
-    "report": ("rapport", "redovisning", "berättelse"),
-    "responsible": ("ansvarig", "ansvar"),
-    "result": ("resultat",),
-    "review": ("granskning",),
-    "school": ("skola",),
-    "schools": ("skola",),
-    "support": ("stöd",),
-    "tourism": ("turism", "besöksnäring"),
-    "travel": ("resa",),
-    "campaign": ("kampanj",),
-    "carried": ("genomföra",),
-    "conducted": ("genomföra",),
-    "together": ("tillsammans",),
-    "conflict": ("jäv",),
-    "disqualified": ("jäv",),
-    "terminate": ("uppsägning", "säga"),
-    "party": ("part",),
-    "parties": ("part",),
-    "notice": ("varsel",),
-    "months": ("månad",),
-    "writing": ("skriftlig",),
-    "joint": ("gemensam",),
-    "regulates": ("reglera",),
-    "reported": ("redovisa",),
-    "reports": ("redovisa", "rapport"),
-    "positive": ("positiv",),
-    "negative": ("negativ",),
-    "participate": ("delta",),
-    "participation": ("deltagande",),
-    "rejected": ("avslå",),
-    "reject": ("avslå",),
-    "adopted": ("anta", "fastställa"),
-    "adopt": ("anta", "fastställa"),
-    "municipality": ("kommun",),
-    "municipalities": ("kommun",),
-    "companies": ("företag",),
-    "company": ("företag",),
-    "business": ("näringsliv", "företag"),
-    "visitors": ("besökare",),
-    "summer": ("sommar",),
-    "pandemic": ("pandemi",),
-    "invoices": ("faktura", "leverantörsfaktura"),
-    "invoice": ("faktura",),
-    "accounting": ("redovisning",),
-    "sample": ("stickprov",),
-    "samples": ("stickprov",),
-    "twice": ("ggr", "gång"),
-    "times": ("ggr", "gång"),
-    "per": ("per",),
-    "administrative": ("administrativ",),
-    "chief": ("chef",),
-    "head": ("chef",),
-    "conference": ("konferens",),
-    "conferences": ("konferens",),
-    "courses": ("kurs",),
-    "deadline": ("senast",),
-    "year": ("år",),
-    "yearly": ("årligen",),
-}
-"""English question words and the Swedish words (base forms) that stand for them in the archive."""
-
-
-def swedish_equivalents(word: str) -> tuple[str, ...]:
-    """The Swedish words for an English word, or () when the glossary does not know it."""
-    return ENGLISH_GLOSSARY.get(word.lower(), ())

@@ -17,12 +17,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assistant.qtype import detect_language, swedish_equivalents
+from assistant.glossary import swedish_terms
+from assistant.qtype import detect_language
 from assistant.query import ParsedQuestion
 from assistant.rerank import (
     CandidateScores,
@@ -299,5 +299,4 @@ def lexical_query(query: str) -> str:
     """The query for the Swedish sparse index: an English question gets the Swedish words for its terms added."""
     if detect_language(query) != "en":
         return query
-    extra = [sv for word in re.findall(r"[A-Za-z]+", query) for sv in swedish_equivalents(word)]
-    return " ".join([query, *extra])
+    return " ".join([query, *swedish_terms(query)])

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from assistant.answerable import GATE_FEATURES, gate_features
-from assistant.qtype import QuestionType, question_type, swedish_equivalents
+from assistant.glossary import phrase_equivalents, swedish_equivalents
+from assistant.qtype import QuestionType, question_type
 from assistant.types import Hit
 from indexer.swedish.amounts import has_amount
 from indexer.swedish.dates import MONTHS, MONTHS_EN
@@ -159,6 +160,8 @@ def content_lemmas(text: str, *, english: bool = False) -> list[str]:
         if english and (sv := swedish_equivalents(w)):
             out.extend(lemma(s) for s in sv)
         out.append(lemma(w))
+    if english:
+        out.extend(lemma(s) for s in phrase_equivalents(text))
     return list(dict.fromkeys(out))
 
 

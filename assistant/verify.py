@@ -31,7 +31,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from assistant.qtype import detect_language, swedish_equivalents
+from assistant.glossary import swedish_equivalents
+from assistant.qtype import detect_language
 from assistant.types import Citation, Hit
 from indexer.sentences import sentence_spans, split_sentences
 from indexer.sparse import SwedishAnalyzer
