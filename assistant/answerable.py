@@ -43,6 +43,7 @@ GATE_FEATURES: tuple[str, ...] = (
     "best_missing_numbers",
     "best_fit",
     "best_other_year",
+    "best_year_unsaid",
     "best_dense",
     "max_dense",
     "has_dense",
@@ -85,11 +86,11 @@ def gate_features(
     margins: np.ndarray,
     feature_names: Sequence[str],
     passages: Sequence[str],
-    units: Sequence[tuple[str, int]],
+    units: Sequence[tuple[str, int, str]],
 ) -> np.ndarray:
     """One row of `GATE_FEATURES` for a question whose candidates have selector features `x` (columns named by
     `feature_names`) and margins `margins`, found in `passages` (the text around each hit); `units[i]` is
-    candidate i's (text, index of its passage)."""
+    candidate i's (text, index of its passage, what dates its passage: title, dates, year)."""
     out = np.zeros(len(GATE_FEATURES))
     col = {name: i for i, name in enumerate(GATE_FEATURES)}
     fcol = {name: i for i, name in enumerate(feature_names)}
@@ -117,6 +118,9 @@ def gate_features(
     out[col["best_fit"]] = max(x[best, fcol[f]] for f in _FIT)
     asked, spoken = years_in(question), years_in(units[best][0])
     out[col["best_other_year"]] = float(bool(asked) and bool(spoken) and not asked & spoken)
+    # a year asked that neither the best unit nor its document and § dates say: "omsättning 2022" answered from
+    # the 2023 report by a sentence with no year
+    out[col["best_year_unsaid"]] = float(bool(asked) and not asked & (spoken | years_in(units[best][2])))
     # how near in meaning the question and the nearest unit are, where the units carry their vectors (a question
     # about another authority's matters is far from every unit, however many of its words a unit shares)
     dense = x[:, fcol["dense"]]

@@ -133,6 +133,8 @@ class Candidate:
     dense: float | None = None
     start: int = 0
     end: int = 0
+    dated: str = ""
+    """What dates the unit's passage: its document's title, date and year, its section and its § date."""
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,7 @@ def question_gate_features(
     question: Question, cands: Sequence[Candidate], x: np.ndarray, margins: np.ndarray, passages: Sequence[str]
 ) -> np.ndarray:
     """The gate's features (assistant/answerable.py) for a question with candidate features `x` and margins."""
-    units = [(c.text, c.hit_index) for c in cands]
+    units = [(c.text, c.hit_index, c.dated) for c in cands]
     return gate_features(question.text, question.english, len(question.lemmas), x, margins, FEATURES, passages, units)
 
 
@@ -349,6 +351,7 @@ def candidates_from_hits(hits: Sequence[Hit]) -> list[Candidate]:
                     dense=dense,
                     start=unit[1],
                     end=unit[2],
+                    dated=passage_dating(hit),
                 )
             )
     return out
@@ -365,6 +368,13 @@ def hit_units(hit: Hit) -> list[tuple[tuple[str, int, int, int, int, str], float
     units = split_units(hit.chunk)
     n = len(units)
     return [((u.text, u.start, u.end, u.ordinal, n, u.kind), None) for u in units]
+
+
+def passage_dating(hit: Hit) -> str:
+    """The words that date a hit's passage: its document's title, date and year, its section and § date."""
+    c = hit.chunk
+    year = str(c.meta.year) if c.meta.year else ""
+    return " ".join(x for x in (c.meta.title, c.section or "", c.date or "", c.meta.date or "", year) if x)
 
 
 def passage_context(hit: Hit) -> str:

@@ -63,7 +63,7 @@ def test_the_gate_sees_a_best_unit_that_speaks_of_another_year_than_the_one_aske
     question: str, unit: str, other_year: float
 ) -> None:
     x = np.zeros((1, len(FEATURES)))
-    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0)])
+    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0, "")])
     assert row[GATE_FEATURES.index("best_other_year")] == other_year
 
 
@@ -80,13 +80,34 @@ def test_the_gate_reads_how_near_the_best_and_the_nearest_unit_are_where_units_h
     # lexical margins make the first unit best; the second is nearer in meaning
     margins = np.array([2.0, 1.0])
     row = gate_features(
-        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0) for u in units]
+        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0, "") for u in units]
     )
     assert row[GATE_FEATURES.index("has_dense")] == 0.0 and row[GATE_FEATURES.index("max_dense")] == 0.0
     x[:, FEATURES.index("dense")] = [0.71, 0.86]
     row = gate_features(
-        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0) for u in units]
+        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0, "") for u in units]
     )
     assert row[GATE_FEATURES.index("has_dense")] == 1.0
     assert row[GATE_FEATURES.index("best_dense")] == pytest.approx(0.71)
     assert row[GATE_FEATURES.index("max_dense")] == pytest.approx(0.86)
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "dated", "unsaid"),
+    [
+        # the year asked is said nowhere near the best unit: the 2023 report answering for 2022
+        ("Vad blev Navets omsättning 2022?", "Omsättningen blev 24,3 miljoner kr.", "Verksamhetsberättelse 2023", 1.0),
+        # the document is of the year asked, or the unit says it
+        ("Vad blev Navets omsättning 2023?", "Omsättningen blev 24,3 miljoner kr.", "Verksamhetsberättelse 2023", 0.0),
+        ("Vad hände i december 2022?", "I december 2022 delades priset ut.", "Protokoll 2023-05-24", 0.0),
+        ("Vad beslutades 2022?", "Nämnden beviljar 2 000 000 kr.", "Protokoll 2022-02-10", 0.0),
+        # no year asked
+        ("Vad blev Navets omsättning?", "Omsättningen blev 24,3 miljoner kr.", "Verksamhetsberättelse 2023", 0.0),
+    ],
+)
+def test_the_gate_sees_a_year_asked_that_neither_the_best_unit_nor_its_document_says(
+    question: str, unit: str, dated: str, unsaid: float
+) -> None:
+    x = np.zeros((1, len(FEATURES)))
+    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0, dated)])
+    assert row[GATE_FEATURES.index("best_year_unsaid")] == unsaid
