@@ -32,6 +32,7 @@ GATE_FEATURES: tuple[str, ...] = (
     "best_lemma_plain",
     "best_prefix_share",
     "best_passage_coverage",
+    "best_passage_prefixes",
     "max_passage_coverage",
     "name_coverage",
     "has_names",
@@ -82,13 +83,15 @@ def gate_features(
     question: str,
     english: bool,
     n_lemmas: int,
+    prefixes: Sequence[str],
     x: np.ndarray,
     margins: np.ndarray,
     feature_names: Sequence[str],
     passages: Sequence[str],
     units: Sequence[tuple[str, int, str]],
 ) -> np.ndarray:
-    """One row of `GATE_FEATURES` for a question whose candidates have selector features `x` (columns named by
+    """One row of `GATE_FEATURES` for a question (`prefixes`: the first five letters of its longer content
+    lemmas) whose candidates have selector features `x` (columns named by
     `feature_names`) and margins `margins`, found in `passages` (the text around each hit); `units[i]` is
     candidate i's (text, index of its passage, what dates its passage: title, dates, year)."""
     out = np.zeros(len(GATE_FEATURES))
@@ -135,6 +138,10 @@ def gate_features(
         hit = units[i][1]
         return lowered[hit] if 0 <= hit < len(lowered) else ""
 
+    # the question's words in the best unit's passage by their first five letters, which an inflection or a
+    # compound keeps where the lemma differs ("återkoppla" / "återkopplingen", "dataskyddsombuden")
+    if prefixes:
+        out[col["best_passage_prefixes"]] = sum(1 for p in prefixes if p in around(best)) / len(prefixes)
     out[col["best_unit_specific"]] = _share_found(specific, units[best][0].lower())
     out[col["best_passage_specific"]] = _share_found(specific, around(best))
     out[col["top3_passage_specific"]] = max(_share_found(specific, around(int(i))) for i in order[:3])

@@ -306,7 +306,9 @@ def question_gate_features(
 ) -> np.ndarray:
     """The gate's features (assistant/answerable.py) for a question with candidate features `x` and margins."""
     units = [(c.text, c.hit_index, c.dated) for c in cands]
-    return gate_features(question.text, question.english, len(question.lemmas), x, margins, FEATURES, passages, units)
+    return gate_features(
+        question.text, question.english, len(question.lemmas), question.prefixes, x, margins, FEATURES, passages, units
+    )
 
 
 def _recip_rank(values: np.ndarray) -> np.ndarray:

@@ -63,7 +63,7 @@ def test_the_gate_sees_a_best_unit_that_speaks_of_another_year_than_the_one_aske
     question: str, unit: str, other_year: float
 ) -> None:
     x = np.zeros((1, len(FEATURES)))
-    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0, "")])
+    row = gate_features(question, False, 5, (), x, np.array([1.0]), FEATURES, [unit], [(unit, 0, "")])
     assert row[GATE_FEATURES.index("best_other_year")] == other_year
 
 
@@ -80,12 +80,12 @@ def test_the_gate_reads_how_near_the_best_and_the_nearest_unit_are_where_units_h
     # lexical margins make the first unit best; the second is nearer in meaning
     margins = np.array([2.0, 1.0])
     row = gate_features(
-        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0, "") for u in units]
+        "Vilket lönetillägg fick Anna Berg?", False, 3, (), x, margins, FEATURES, units, [(u, 0, "") for u in units]
     )
     assert row[GATE_FEATURES.index("has_dense")] == 0.0 and row[GATE_FEATURES.index("max_dense")] == 0.0
     x[:, FEATURES.index("dense")] = [0.71, 0.86]
     row = gate_features(
-        "Vilket lönetillägg fick Anna Berg?", False, 3, x, margins, FEATURES, units, [(u, 0, "") for u in units]
+        "Vilket lönetillägg fick Anna Berg?", False, 3, (), x, margins, FEATURES, units, [(u, 0, "") for u in units]
     )
     assert row[GATE_FEATURES.index("has_dense")] == 1.0
     assert row[GATE_FEATURES.index("best_dense")] == pytest.approx(0.71)
@@ -109,5 +109,27 @@ def test_the_gate_sees_a_year_asked_that_neither_the_best_unit_nor_its_document_
     question: str, unit: str, dated: str, unsaid: float
 ) -> None:
     x = np.zeros((1, len(FEATURES)))
-    row = gate_features(question, False, 5, x, np.array([1.0]), FEATURES, [unit], [(unit, 0, dated)])
+    row = gate_features(question, False, 5, (), x, np.array([1.0]), FEATURES, [unit], [(unit, 0, dated)])
     assert row[GATE_FEATURES.index("best_year_unsaid")] == unsaid
+
+
+def test_the_gate_finds_the_questions_words_in_the_best_passage_by_their_first_letters() -> None:
+    from assistant.select import Question
+
+    question = Question.of("Inom hur lång tid ska dataskyddsombuden återkoppla till den som frågat?")
+    unit = "Återkopplingen till den som frågat sker inom en vecka."
+    passage = "Dataskyddsombudet svarar på frågor. " + unit
+    x = np.zeros((1, len(FEATURES)))
+    row = gate_features(
+        question.text,
+        False,
+        len(question.lemmas),
+        question.prefixes,
+        x,
+        np.array([1.0]),
+        FEATURES,
+        [passage],
+        [(unit, 0, "")],
+    )
+    held = row[GATE_FEATURES.index("best_passage_prefixes")]
+    assert 0.5 < held <= 1.0
