@@ -8,11 +8,10 @@
    document on the gold training cases only (SweQUAD-MC rows join every training fold, never a scored one):
    the choice maximises mean recall@5 plus facts@5 of the held-out folds. Test-split cases are never read.
 3. The final model is fitted on all training rows and written as JSON with the hash of those rows, so the
-   file is reproducible bit for bit from the same rows and the seed. The rows themselves are not yet: inside a
-   hybrid query Qdrant ranks points tied within a prefetch (equal sparse scores are common) in whatever order
-   its threads return them, and RRF scores those ranks, so the same question can get another candidate list
-   from one call to the next. Three runs of the command over copies of one index gave three row hashes and
-   coefficients that differ in the third or fourth decimal; compare the printed hash before comparing files.
+   file is reproducible bit for bit from the same rows and the seed, and the rows from the same index (the
+   search fuses in a fixed order, indexer/store.py `_fuse`). An index built again from the same documents holds
+   the same points, but its sparse scores can differ in the sixth digit (the engine sums in the order its build
+   laid the index out), which moves near-ties, and with them the rows.
 """
 
 from __future__ import annotations

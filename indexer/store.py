@@ -418,6 +418,33 @@ def _with_units(
     return [replace(s, unit=units[key]) for key, s in keyed if key in units]
 
 
+def _prefetch_limit(prefetch: int) -> int:
+    """How many points each side of a hybrid search asks for: twice what it keeps, so that points tied at its
+    cut are cut by `_fuse`'s order, not by the engine's."""
+    return 2 * prefetch
+
+
+def _fuse(sides: Sequence[Sequence[tuple[str, float]]], prefetch: int, k: int) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of the dense and the sparse search, as Qdrant's RRF scores it (1 / (RRF_K + rank),
+    rank from 0, summed over the sides), with equal scores in point id order at every step.
+
+    Qdrant fuses inside one query, but ranks the points tied within a prefetch (equal sparse scores are common)
+    in whatever order its threads return them, and keeps whichever tied points come first at each cut: the same
+    question then got other candidates from one search to the next. Here each side is ordered by (score, point
+    id) and cut at `prefetch`, and the fused list by (fused score, point id) and cut at `k`."""
+    fused: dict[str, float] = {}
+    for side in sides:
+        ordered = sorted(side, key=lambda p: (-p[1], p[0]))[:prefetch]
+        for rank, (pid, _) in enumerate(ordered):
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda p: (-p[1], p[0]))[:k]
+
+
+def _with_payloads(fused: Sequence[tuple[str, float]], payloads: dict[str, dict[str, Any]]) -> list[ScoredChunk]:
+    """The fused points as chunks (a point another writer deleted meanwhile is left out), best first."""
+    return _ranked(ScoredChunk(payload_to_chunk(payloads[pid]), score) for pid, score in fused if pid in payloads)
+
+
 def _ranked(hits: Iterable[ScoredChunk]) -> list[ScoredChunk]:
     """Best first; equal scores (common in RRF: ranks 3 and 5 fuse as 5 and 3 do) in chunk id order, so that the
     same question gets the same order every time (the engine returns ties in whatever order its threads finish)."""
@@ -574,16 +601,18 @@ class EdgeStore:
                 return []
             request = q.QueryRequest(limit=k, query=sparse_q, filter=f, with_payload=True)
         else:
-            request = q.QueryRequest(
-                limit=k,
-                prefetches=[
-                    q.Prefetch(limit=prefetch, query=dense_q, filter=f),
-                    q.Prefetch(limit=prefetch, query=sparse_q, filter=f),
-                ],
-                query=q.Fusion.Rrf(k=RRF_K),
-                filter=f,
-                with_payload=True,
+            # both searches in one batch, fused here in a fixed order (see `_fuse`), then the payloads of the k kept
+            sides = self._shard.query_batch(
+                q.QueryBatchRequest(
+                    queries=[
+                        q.QueryRequest(limit=_prefetch_limit(prefetch), query=query, filter=f, with_payload=False)
+                        for query in (dense_q, sparse_q)
+                    ]
+                )
             )
+            fused = _fuse([[(str(p.id), float(p.score)) for p in side] for side in sides], prefetch, k)
+            records = self._shard.retrieve([pid for pid, _ in fused], True, False)
+            return _with_payloads(fused, {str(r.id): dict(r.payload or {}) for r in records})
         return _ranked(
             ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in self._shard.query(request)
         )
@@ -851,16 +880,15 @@ class ClientStore:
                 return []
             res = self._client.query_points(self._collection, query=sparse_q, using=SPARSE, query_filter=f, limit=k)
         else:
-            res = self._client.query_points(
-                self._collection,
-                prefetch=[
-                    m.Prefetch(query=dense_q, using=DENSE, limit=prefetch, filter=f),
-                    m.Prefetch(query=sparse_q, using=SPARSE, limit=prefetch, filter=f),
-                ],
-                query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)),
-                query_filter=f,
-                limit=k,
-            )
+            # both searches in one batch, fused here in a fixed order (see `_fuse`), then the payloads of the k kept
+            requests = [
+                m.QueryRequest(query=query, using=name, filter=f, limit=_prefetch_limit(prefetch), with_payload=False)
+                for query, name in ((dense_q, DENSE), (sparse_q, SPARSE))
+            ]
+            sides = self._client.query_batch_points(self._collection, requests=requests)
+            fused = _fuse([[(str(p.id), float(p.score)) for p in side.points] for side in sides], prefetch, k)
+            records = self._client.retrieve(self._collection, [pid for pid, _ in fused], with_payload=True)
+            return _with_payloads(fused, {str(r.id): dict(r.payload or {}) for r in records})
         return _ranked(ScoredChunk(payload_to_chunk(dict(p.payload or {})), float(p.score)) for p in res.points)
 
     def score(

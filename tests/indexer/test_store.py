@@ -105,6 +105,29 @@ def test_equal_scores_come_in_the_same_order_every_time(store: EdgeStore | Clien
         assert [h.chunk.chunk_id for h in hits] == ["alfa:0", "mitt:0", "zeta:0"]
 
 
+def test_hybrid_search_gives_the_same_list_every_time_and_a_shorter_list_is_the_head_of_a_longer_one(
+    store: EdgeStore | ClientStore,
+) -> None:
+    """Six passages alike in words tie on both sides of the fusion: each search must order and cut them alike."""
+    text = "Kulturnämnden beviljar bidrag till sommarlovsaktiviteter."
+    twins = [chunk(doc, 0, text, (), None, 2023) for doc in ("zeta", "alfa", "mitt", "beta", "ypsilon", "gamma")]
+    store.upsert([StoredPoint(c, EMB.embed_documents([text])[0], sparse_of(text), 1) for c in twins])
+    q = "bidrag sommarlovsaktiviteter"
+
+    def search(k: int, prefetch: int) -> list[tuple[str, float]]:
+        hits = store.search(dense=EMB.embed_query(q), sparse=sparse_of(q), k=k, prefetch=prefetch)
+        return [(h.chunk.chunk_id, h.score) for h in hits]
+
+    full = search(8, 8)
+    assert {cid for cid, _ in full[:6]} == {f"{c.doc_id}:0" for c in twins}
+    assert all(search(8, 8) == full for _ in range(5))
+    for k in range(1, 8):
+        assert search(k, 8) == full[:k]
+    # a prefetch that cuts through the six tied passages keeps the same ones every time
+    cut = search(3, 3)
+    assert all(search(3, 3) == cut for _ in range(5))
+
+
 def test_payload_round_trips_every_citation_field(store: EdgeStore | ClientStore) -> None:
     [c] = store.scroll(SearchFilter(case_numbers=("RJL 2022/258",)))
     assert c == chunk(*TEXTS[0])
