@@ -30,6 +30,7 @@ ENGLISH_GLOSSARY: dict[str, tuple[str, ...]] = {
     "adopted": ("anta", "fastställa"),
     "agency": ("myndighet",),
     "appeal": ("överklaga", "överklagande"),
+    "application": ("ansökan",),
     "appoint": ("utse",),
     "approve": ("godkänna",),
     "approved": ("godkänna", "godkänner"),
