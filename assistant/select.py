@@ -374,19 +374,21 @@ def hit_units(hit: Hit) -> list[tuple[tuple[str, int, int, int, int, str], float
 
 def passage_dating(hit: Hit) -> str:
     """The words that date a hit's passage: its document's title, date and year, its section and § date."""
-    c = hit.chunk
-    year = str(c.meta.year) if c.meta.year else ""
-    return " ".join(x for x in (c.meta.title, c.section or "", c.date or "", c.meta.date or "", year) if x)
+    title, section, _, date, doc_date, year = _passage_head(hit)
+    return " ".join(x for x in (title, section, date, doc_date, year) if x)
 
 
 def passage_context(hit: Hit) -> str:
     """The words around a hit's units that say what it is about: title, section, § and dates, and the passage."""
+    return " ".join(x for x in (*_passage_head(hit), hit.chunk.text) if x)
+
+
+def _passage_head(hit: Hit) -> tuple[str, str, str, str, str, str]:
+    """Title, section, §, the passage's date, the document's date and year ("" where a passage has none)."""
     c = hit.chunk
     paragraph = f"§ {c.paragraph}" if c.paragraph else ""
     year = str(c.meta.year) if c.meta.year else ""
-    return " ".join(
-        x for x in (c.meta.title, c.section or "", paragraph, c.date or "", c.meta.date or "", year, c.text) if x
-    )
+    return c.meta.title, c.section or "", paragraph, c.date or "", c.meta.date or "", year
 
 
 # -- the model ------------------------------------------------------------------------------------------------
