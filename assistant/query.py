@@ -185,9 +185,15 @@ _QUESTION_VERBS = {
     "does",
     "according",
 }
-_NEXT_YEAR = re.compile(r"\b(?:året efter|året därpå|påföljande år|the following year|the year after)\b", re.I)
+_NEXT_YEAR = re.compile(
+    r"\b(?:året (?:efter|därpå|därefter)|(?:på|näst)följande år|(?:nästa|kommande|nästkommande) år"
+    r"|the (?:following|next) year|the year after|next year)\b",
+    re.I,
+)
 _PREVIOUS_YEAR = re.compile(
-    r"\b(?:året (?:innan|före)|föregående år|förra året|the previous year|the year before)\b", re.I
+    r"\b(?:året (?:innan|före|dessförinnan)|föregående år|förra året|i fjol|fjolårets?"
+    r"|the (?:previous|preceding) year|the year before|last year)\b",
+    re.I,
 )
 MAX_CARRIED_WORDS = 6
 """Subject words a follow-up takes from the conversation at most: enough to name the subject, never a whole question."""

@@ -72,7 +72,7 @@ def test_three_turns_keep_the_subject_of_the_first() -> None:
         ("assistant", "De gjorde 77 av 79 granskningar [1]."),
     ]
     query = rewrite_follow_up("Och vad är målet för nästa år?", history)
-    assert "dataskyddsombuden" in query and "2023" in query
+    assert "dataskyddsombuden" in query and "2024" in query
 
 
 @pytest.mark.parametrize(
@@ -122,6 +122,15 @@ def test_what_the_follow_up_names_itself_wins() -> None:
     carried = carried_filters(history)
     own = parse_question(query).filters
     assert carried.merged(own).year_from == 2014 == carried.merged(own).year_to
+
+
+def test_next_and_last_year_move_the_conversations_year() -> None:
+    history = [("user", "Hur många granskningar gjorde dataskyddsombudet 2023?"), ("assistant", "Tolv [1].")]
+    for follow_up in ("Och vad är målet för nästa år?", "And what is the goal for next year?"):
+        query = rewrite_follow_up(follow_up, history)
+        assert "2024" in query and "2023" not in query
+        assert parse_question(query).filters.year_from == 2024
+    assert "2022" in rewrite_follow_up("Och hur många gjorde de i fjol?", history)
 
 
 def test_a_new_question_is_not_rewritten() -> None:
