@@ -10,6 +10,7 @@ from typing import Any
 
 from indexer.schema import DOC_TYPES, DocumentMeta, Page
 from indexer.structure import detect_doc_type, find_dates, is_furniture_line, meeting_date
+from indexer.swedish.stopwords import SWEDISH_STOP_WORDS
 
 __all__ = ["infer_body", "infer_date", "infer_metadata", "infer_title", "infer_year"]
 
@@ -83,8 +84,16 @@ def infer_body(pages: Sequence[Page]) -> str | None:
     for k, t in enumerate(lines):
         if len(t.split()) > 10 or t.endswith((".", ":")) or _BULLET.match(t) or "•" in t or _LEADER.search(t):
             continue
+        if not t[:1].isupper():  # a heading names its body with a capital; a lower-case line is running text
+            continue
         words = [w.strip(",.;:()").lower() for w in t.split()]
-        if any(w.endswith(_BODY_ENDINGS) for w in words[:3]):
+        at = next((i for i, w in enumerate(words[:3]) if w.endswith(_BODY_ENDINGS)), None)
+        if at is None or any(w.endswith(":") for w in t.split()[:at]):  # "Inbjudna: budgetberedningen, …"
+            continue
+        if at and words[at - 1] == "av":  # "Beslutad av Kommunstyrelsen, 2023-08-29": the body that decided
+            return " ".join(t.split()[at:]).split(",")[0].strip()
+        if not any(w in SWEDISH_STOP_WORDS and w != "och" for w in words[:at]):
+            # not "Rapporterad till kommunstyrelsen": a body after a preposition is the addressee, not the author
             body = t
             # "Nämnd för arbetsmarknad, näringsliv och" + "attraktivitet"
             if k + 1 < len(lines) and lines[k + 1][:1].islower() and len(lines[k + 1].split()) <= 4:

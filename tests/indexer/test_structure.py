@@ -333,3 +333,16 @@ def test_metadata_of_a_page_labelled_protocol_and_a_report() -> None:
     report = pages_of(" 1 FÖRVALTNINGSBERÄTTELSE\n\nResultat 2012\nFörbundet redovisar 2012 ett överskott.\n")
     meta = infer_metadata(report, "sjuharad/arsredovisning_2012.txt", {})
     assert (meta.doc_type, meta.title, meta.date, meta.year) == ("arsredovisning", "Förvaltningsberättelse", None, 2012)
+
+
+def test_a_body_the_document_is_addressed_to_is_not_its_author() -> None:
+    pages = pages_of("Risk- och sårbarhetsanalys 2023-2026\nRapporterad till kommunstyrelsen 2024-01-15\n")
+    assert infer_metadata(pages, "hagfors/rsa.pdf", {}).body is None
+    pages = pages_of("Risk- och sårbarhetsanalys\nBeslutad av Kommunstyrelsen, 2023-08-29\n")
+    assert infer_metadata(pages, "borlange/rsa.pdf", {}).body == "Kommunstyrelsen"
+    pages = pages_of("Budgetanvisningar\nInbjudna: budgetberedningen, nämndernas presidium\n")
+    assert infer_metadata(pages, "simrishamn/tidplan.pdf", {}).body is None
+    pages = pages_of("Budgetanvisningar\nbudgetskrivelse för investeringsbudget och\nsamhällsplaneringsnämnden även\n")
+    assert infer_metadata(pages, "simrishamn/tidplan.pdf", {}).body is None
+    pages = pages_of("Kultur- och fritidsnämnden\nVerksamhetsberättelse 2025\n")
+    assert infer_metadata(pages, "simrishamn/kfn.pdf", {}).body == "Kultur- och fritidsnämnden"
