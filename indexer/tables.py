@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.load import clean_text
 from indexer.schema import Block, Page
 
 __all__ = [
@@ -316,13 +317,11 @@ def pdf_table_blocks(path: Path, pages: Sequence[int] | None = None) -> list[Blo
                 if len(rows) < 2 or max(len(r) for r in rows) < 2:
                     continue
                 caption = _pdf_caption(page, table.bbox)
-                header = rows[0]
-                for row in rows[1:]:
-                    label = row[0] or ""
+                n = _header_rows(rows)
+                header = [_heading([r[k] for r in rows[:n] if k < len(r)]) for k in range(len(rows[n - 1]))]
+                for row in rows[n:]:
                     cells = [
-                        f"{label} – {caption} – {header[k] or f'kolumn {k + 1}'}: {v}"
-                        if caption
-                        else f"{label} – {header[k] or f'kolumn {k + 1}'}: {v}"
+                        _row_cell(row[0], caption, header[k] or f"kolumn {k + 1}", v)
                         for k, v in enumerate(row[1:], start=1)
                         if v and k < len(header)
                     ]
@@ -337,6 +336,37 @@ def pdf_table_blocks(path: Path, pages: Sequence[int] | None = None) -> list[Blo
                             )
                         )
     return blocks
+
+
+_AMOUNT_CELL = re.compile(r"[-−–(]?\s?\d[\d\s]*(?:[.,]\d+)?\)?\s?%?")
+_MAX_HEADER_ROWS = 6
+
+
+def _header_rows(rows: Sequence[Sequence[str]]) -> int:
+    """How many leading rows are the header of a table of figures: those before the first row with an amount
+    (a year is a heading, "Budget 2025") or with a label and no values at all (a group heading, "Färdigställda
+    projekt"), at most six. A table of words keeps its first row as the header."""
+    if not any(_is_amount(v) for row in rows for v in row[1:]):
+        return 1
+    for i, row in enumerate(rows[:_MAX_HEADER_ROWS]):
+        values = [v for v in row[1:] if v]
+        if any(_is_amount(v) for v in values) or (row[0] and not values):
+            return max(i, 1)
+    return 1
+
+
+def _is_amount(cell: str) -> bool:
+    return bool(_AMOUNT_CELL.fullmatch(cell)) and not _YEAR.fullmatch(cell)
+
+
+def _row_cell(label: str, caption: str, heading: str, value: str) -> str:
+    """A cell written with what names it: "<row label> – <caption> – <column heading>: <value>"."""
+    return " – ".join([label, *([caption] if caption else []), heading]) + f": {value}"
+
+
+def _heading(cells: Sequence[str]) -> str:
+    """A column's heading from its cells in the header rows: "Budget-" over "avvikelse" is "Budgetavvikelse"."""
+    return clean_text("\n".join(c for c in cells if c)).replace("\n", " ")
 
 
 def _cell(value: object) -> str:

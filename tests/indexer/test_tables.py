@@ -126,3 +126,32 @@ def test_pdf_tables_come_out_as_rows_with_headers_caption_and_page(tmp_path: Pat
         "Intäkter – Resultaträkning, belopp i tkr – 2022: 21 010"
     )
     assert blocks[1].section == "Resultaträkning, belopp i tkr"
+
+
+def test_a_pdf_tables_header_of_several_rows_names_each_column(tmp_path: Path) -> None:
+    """An investment table's headings span rows ("Varav årets" over "Budget 2025", "Budget-" over
+    "avvikelse"), and a group heading ("Färdigställda projekt") is no row of figures."""
+    pytest.importorskip("reportlab")
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    path = tmp_path / "bokslut.pdf"
+    rows = [
+        ["Investeringsredovisning", "Varav årets", "", ""],
+        ["Kultur och fritidsnämnden", "Budget 2025", "Utfall 2025", "Budget-"],
+        ["", "", "", "avvikelse"],
+        ["Färdigställda projekt", "", "", ""],
+        ["Löparbana Korsavad (6151)", "2,400", "0,010", "2,390"],
+    ]
+    table = Table(rows)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    styles = getSampleStyleSheet()
+    SimpleDocTemplate(str(path), pagesize=A4).build([Paragraph("Investeringar i detalj", styles["Normal"]), table])
+    [block] = pdf_table_blocks(path)
+    assert block.text.splitlines() == [
+        "Löparbana Korsavad (6151) – Investeringar i detalj – Varav årets Budget 2025: 2,400",
+        "Löparbana Korsavad (6151) – Investeringar i detalj – Utfall 2025: 0,010",
+        "Löparbana Korsavad (6151) – Investeringar i detalj – Budgetavvikelse: 2,390",
+    ]
