@@ -204,8 +204,9 @@ _YEAR_MENTION = re.compile(r"(?<![\d/:,.])((?:19|20)\d{2})(?![\d/:]|,\d)")
 
 
 def _years(chunk: Chunk) -> list[int]:
-    """The years a chunk is from or speaks of: its date, its document's year, and years named in its text."""
-    years = {int(y) for y in _YEAR_MENTION.findall(chunk.text)}
+    """The years a chunk is from or speaks of: its date, its document's year, and years named in its text or
+    in the heading it stands under ("Antal deltagarveckor 2021 2020 2019" over a table's rows of figures)."""
+    years = {int(y) for y in _YEAR_MENTION.findall(f"{chunk.section or ''}\n{chunk.text}")}
     if chunk.date:
         years.add(int(chunk.date[:4]))
     if chunk.meta.year:

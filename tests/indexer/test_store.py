@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,13 @@ def test_warming_a_reopened_index_reads_every_file_and_searches_go_on(
     [message] = [r.getMessage() for r in caplog.records if "page cache" in r.getMessage()]
     assert f"asked for {len(files)} files" in message and str(tmp_path / "edge") in message
     again.close()
+
+
+def test_a_passage_under_a_heading_naming_years_is_found_by_those_years(store: EdgeStore | ClientStore) -> None:
+    """A table's rows of figures name no year; the heading above them does ("… 2021 2020 2019")."""
+    rows = chunk("verks", 0, "Sörängens folkhögskola 7 090 6 839 6 732", (), None, 2022)
+    rows = replace(rows, section="Verksamhetsmått > Antal deltagarveckor 2021 2020 2019")
+    store.upsert([StoredPoint(rows, EMB.embed_documents([rows.text])[0], sparse_of(rows.text), 1)])
+    for year in (2019, 2021, 2022):
+        assert store.count(SearchFilter(doc_ids=("verks",), year_from=year, year_to=year)) == 1
+    assert store.count(SearchFilter(doc_ids=("verks",), year_from=2018, year_to=2018)) == 0
