@@ -89,8 +89,8 @@ def _valid_number(groups: Sequence[str]) -> bool:
     first = groups[0].strip("()")
     if not re.fullmatch(r"-?\d+", first):
         return False
-    if len(groups) > 1 and len(first.lstrip("-")) > 3:
-        return False
+    if len(groups) > 1 and (len(first.lstrip("-")) > 3 or first.lstrip("-") == "0"):
+        return False  # "0 130 716" is two numbers, not one
     return all(re.fullmatch(r"\d{3}\)?", g) for g in groups[1:])
 
 
@@ -144,10 +144,15 @@ def flat_table_blocks(pages: Sequence[Page], report: FlatTableReport | None = No
         i = 0
         while i < len(lines):
             header, after = _header_at(lines, i)
-            if header is None:
-                i += 1
-                continue
-            caption = _caption(lines, i)
+            if header is not None:
+                caption = _caption(lines, i)
+            else:  # "Antal deltagarveckor* 2021 2020 2019": the table's title and its columns on one line
+                caption, header = _labelled_header(lines[i])
+                after = i + 1
+                # and its first row right below: with more column labels there, the columns cannot be trusted
+                if header is None or not _ROW.match(next((ln for ln in lines[after:] if ln), "")):
+                    i += 1
+                    continue
             rows, i = _rows_after(lines, after, header, caption, page.number, report)
             if rows:
                 blocks.extend(rows)
@@ -181,6 +186,24 @@ def _header_at(lines: Sequence[str], i: int) -> tuple[list[str] | None, int]:
     if len(tokens) >= 2 and any(_YEAR.fullmatch(t) for t in tokens):
         return tokens, j
     return None, i + 1
+
+
+_LABELLED_HEADER_WORDS = 5
+
+
+def _labelled_header(line: str) -> tuple[str, list[str] | None]:
+    """A header line that starts with the table's title: a few words without digits, then two or more years
+    ("Antal deltagarveckor* 2021 2020 2019"): the title and the column labels."""
+    tokens = line.split()
+    k = len(tokens)
+    while k > 0 and _is_header_word(tokens[k - 1]):
+        k -= 1
+    label, columns = tokens[:k], tokens[k:]
+    if not 1 <= len(label) <= _LABELLED_HEADER_WORDS or any(ch.isdigit() for ch in "".join(label)):
+        return "", None
+    if sum(1 for t in columns if _YEAR.fullmatch(t)) < 2:
+        return "", None
+    return " ".join(label).rstrip("*: "), columns
 
 
 def _caption(lines: Sequence[str], header_at: int) -> str:
@@ -217,7 +240,9 @@ def _rows_after(
         if not line:
             i += 1
             continue
-        if _header_at(lines, i)[0] is not None or len(line.split()) > _PROSE_WORDS:
+        if _header_at(lines, i)[0] is not None or _labelled_header(line)[1] is not None:
+            break
+        if len(line.split()) > _PROSE_WORDS:
             break
         label: str | None = None
         readings: list[list[str]] = []

@@ -46,6 +46,22 @@ def test_a_flattened_table_becomes_rows_with_caption_and_column() -> None:
     assert report.rows == 6 and report.untrusted_rows == 0
 
 
+def test_a_header_line_that_starts_with_the_tables_title() -> None:
+    page = Page(124, "Antal deltagarveckor* 2021 2020 2019\n\nSörängens folkhögskola 7 090 6 839 6 732\n", "text", 1.0)
+    [block] = flat_table_blocks([page])
+    assert block.text.splitlines()[0] == "Sörängens folkhögskola – Antal deltagarveckor – 2021: 7 090"
+    assert block.section == "Antal deltagarveckor"
+    # a third column labelled on the line below ("Totalt") leaves the columns unknown: the text is kept as text
+    page = Page(71, "Finansiär 2022 2023\n\n       Totalt\nSumma medfinansiering 474 724 56 854 531 578\n", "text", 1.0)
+    assert flat_table_blocks([page]) == []
+
+
+def test_a_number_does_not_start_with_a_zero_group() -> None:
+    assert ["0", "130 716"] in split_numbers(["0", "130", "716"], 2)
+    assert ["0 130", "716"] not in split_numbers(["0", "130", "716"], 2)
+    assert all(not r[1].startswith("0 ") for r in split_numbers(["130", "716", "0", "130", "716"], 3))
+
+
 def test_a_row_whose_columns_cannot_be_trusted_is_reported_not_guessed() -> None:
     page = Page(3, "2013 2012\nFinansiella intäkter 1 484 722 6 1\nÅrets resultat 2 702 912\n", "text", 1.0)
     report = FlatTableReport()
