@@ -76,7 +76,6 @@ def gold_scores(encoder, embedder, workdir: Path, docs: list[str]) -> dict[str, 
         ocr=None,
         options=IndexOptions(),
     )
-    indexer._units = lambda chunk, dense, sparse: ()  # chunks only: the analyzer is what is compared
     held = {p.name for p in (ROOT / "corpus").glob("*.txt")} if not docs else set(docs)
     indexer.run([ROOT / "corpus" / d for d in sorted(held)])
     bodies = sorted({e.meta.body for e in indexer.catalog.entries() if e.meta.body})
@@ -130,9 +129,11 @@ def main() -> int:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     args = ap.parse_args()
 
+    import indexer.pipeline
     from indexer.dictionary import get_dictionary
     from indexer.sparse import SparseEncoder, SwedishAnalyzer
 
+    indexer.pipeline.split_units = lambda chunk: []  # chunks only: the sparse analyzer is what is compared
     dictionary = get_dictionary(args.cache)
     embedder = TokenOnlyEmbedder()
     sets = [s for s in args.sets.split(",") if s]
@@ -145,10 +146,7 @@ def main() -> int:
         encoder = SparseEncoder(analyzer=SwedishAnalyzer(dictionary, **flags))
         with tempfile.TemporaryDirectory(prefix="arkiv-ablation-") as tmp:
             gold = gold_scores(encoder, embedder, Path(tmp), docs)
-            indexer_units = __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units
-            __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units = lambda self, c, d, s: ()
             public = {s: public_ndcg(encoder, embedder, s, args.bench_dir, Path(tmp)) for s in sets}
-            __import__("indexer.pipeline", fromlist=["Indexer"]).Indexer._units = indexer_units
         rows.append((label, gold, public))
         dictionary.flush()
         _say(f"{label}: {gold} {public} ({time.perf_counter() - started:.0f} s)", flush=True)
