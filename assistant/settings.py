@@ -32,7 +32,8 @@ class AssistantSettings(IndexSettings):
     )
     reranker_model: str | None = Field(
         None,
-        description="Path of a sentence-transformers CrossEncoder for the second stage. Unset: the built-in boosts.",
+        description="Path of a sentence-transformers CrossEncoder that orders the candidates instead of the learned "
+        "reranker. Unset: the learned reranker (assistant/models/reranker.json).",
     )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible chat endpoint (vLLM, llama.cpp, Ollama, OpenAI, Azure). Unset: extractive."
