@@ -338,6 +338,7 @@ def candidates_from_hits(hits: Sequence[Hit]) -> list[Candidate]:
     """The answer units of the hits, in hit order, with the unit scores retrieval stored (if any)."""
     out: list[Candidate] = []
     for index, hit in enumerate(hits):
+        dated = passage_dating(hit)
         for unit, dense in hit_units(hit):
             out.append(
                 Candidate(
@@ -353,7 +354,7 @@ def candidates_from_hits(hits: Sequence[Hit]) -> list[Candidate]:
                     dense=dense,
                     start=unit[1],
                     end=unit[2],
-                    dated=passage_dating(hit),
+                    dated=dated,
                 )
             )
     return out

@@ -86,12 +86,13 @@ def infer_body(pages: Sequence[Page]) -> str | None:
             continue
         if not t[:1].isupper():  # a heading names its body with a capital; a lower-case line is running text
             continue
-        words = [w.strip(",.;:()").lower() for w in t.split()]
+        tokens = t.split()
+        words = [w.strip(",.;:()").lower() for w in tokens]
         at = next((i for i, w in enumerate(words[:3]) if w.endswith(_BODY_ENDINGS)), None)
-        if at is None or any(w.endswith(":") for w in t.split()[:at]):  # "Inbjudna: budgetberedningen, …"
+        if at is None or any(w.endswith(":") for w in tokens[:at]):  # "Inbjudna: budgetberedningen, …"
             continue
         if at and words[at - 1] == "av":  # "Beslutad av Kommunstyrelsen, 2023-08-29": the body that decided
-            return " ".join(t.split()[at:]).split(",")[0].strip()
+            return " ".join(tokens[at:]).split(",")[0].strip()
         if not any(w in SWEDISH_STOP_WORDS and w != "och" for w in words[:at]):
             # not "Rapporterad till kommunstyrelsen": a body after a preposition is the addressee, not the author
             body = t
